@@ -1,0 +1,50 @@
+"""Errors as ``application/problem+json`` (RFC 9457) with a stable ``code``.
+
+Routes never catch contract errors: one handler maps each code to an HTTP
+status, so the same refusal always looks the same on the wire.
+"""
+
+import json
+from http import HTTPStatus
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from worker_manager.contract import ContractError
+
+PROBLEM_JSON = "application/problem+json"
+
+#: HTTP status per contract error code; anything else is a 400.
+STATUS_BY_CODE: dict[str, int] = {
+    "unauthorized": HTTPStatus.FORBIDDEN,
+    "subscriber_not_allowed": HTTPStatus.FORBIDDEN,
+    "invalid_signature": HTTPStatus.UNAUTHORIZED,
+    "worker_not_found": HTTPStatus.NOT_FOUND,
+    "subscriber_not_found": HTTPStatus.NOT_FOUND,
+    "worker_exists": HTTPStatus.CONFLICT,
+    "worker_key_in_use": HTTPStatus.CONFLICT,
+    "subscriber_exists": HTTPStatus.CONFLICT,
+    "paused": HTTPStatus.CONFLICT,
+    "not_instantiated": HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+
+def problem(status: int, code: str, detail: str, **extra: object) -> Response:
+    body = {
+        "type": f"urn:worker-manager:error:{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
+    return Response(
+        json.dumps(body, separators=(",", ":")).encode(),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+    )
+
+
+async def contract_error_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ContractError)
+    return problem(STATUS_BY_CODE.get(exc.code, HTTPStatus.BAD_REQUEST), exc.code, exc.message)

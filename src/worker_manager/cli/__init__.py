@@ -1,0 +1,1 @@
+"""The ``worker-manager`` command line (Typer): one module per command group."""

@@ -1,0 +1,45 @@
+"""The ``worker-manager`` console script."""
+
+import typer
+
+from worker_manager import __version__
+from worker_manager.cli import node_commands
+
+app = typer.Typer(
+    name="worker-manager",
+    help=(
+        "Run and use a Secret AI WorkerManager node: a registry of confidential GPU "
+        "workers, their models and URLs.\n\n"
+        "Start here: worker-manager serve   (creates a development home on first run)"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"worker-manager {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Run and use a Secret AI WorkerManager node."""
+
+
+app.command()(node_commands.init)
+app.command()(node_commands.serve)
+app.command()(node_commands.info)
+app.command()(node_commands.migrate)
+
+
+def run() -> None:
+    """Entry point of the console script."""
+    app()

@@ -1,0 +1,285 @@
+"""``init``, ``serve``, ``info`` and ``migrate``: create, run and inspect a node's home."""
+
+import logging
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from worker_manager.cli.common import (
+    EXIT_USAGE,
+    HomeOption,
+    JsonFlag,
+    fail,
+    load_settings,
+    print_fields,
+    print_json,
+    resolve_home,
+    stderr,
+)
+from worker_manager.contract import ContractError
+from worker_manager.home import HomeError, is_initialised, write_home
+from worker_manager.node import Node, NodeNotInitialised, SystemClock
+from worker_manager.node.bootstrap import build_node, open_store
+from worker_manager.node.identity import InvalidChainId, validate_chain_id
+from worker_manager.settings import DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS, Settings
+from worker_manager.store import SchemaError
+
+log = logging.getLogger("worker_manager")
+
+DEV_CHAIN_ID = "worker-manager-dev"
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # Alembic narrates every connection it inspects; its news is in our own log lines.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def create_home(
+    home: Path,
+    *,
+    chain_id: str,
+    admin: str,
+    database_url: str = "",
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    instantiate_msg: dict[str, Any] | None = None,
+) -> Settings:
+    """Write a home and create its chain. On any failure, remove what was created."""
+    existed = home.exists()
+    if is_initialised(home):
+        raise HomeError(f"{home} is already a worker-manager home; pick another --home")
+    if existed and any(home.iterdir()):
+        raise HomeError(f"{home} exists and is not empty; pick an empty or new directory")
+    try:
+        write_home(home, chain_id=chain_id, database_url=database_url, host=host, port=port)
+        settings = load_settings(home)
+        store = open_store(settings, migrate=True)
+        try:
+            Node.genesis(
+                store,
+                chain_id=chain_id,
+                admin=admin,
+                clock=SystemClock(),
+                instantiate_msg=instantiate_msg,
+            )
+        finally:
+            store.close()
+    except BaseException:
+        if existed:
+            for child in home.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+        raise
+    return settings
+
+
+def init(
+    chain_id: Annotated[
+        str, typer.Option("--chain-id", help="Chain id clients sign for, e.g. secret-4.")
+    ],
+    admin: Annotated[
+        str, typer.Option("--admin", help="secret1… address of the contract's admin.")
+    ],
+    home: HomeOption = None,
+    database_url: Annotated[
+        str,
+        typer.Option(
+            "--database-url",
+            help="postgresql+psycopg://… to share state; empty for SQLite in the home.",
+        ),
+    ] = "",
+    host: Annotated[str, typer.Option(help="Address serve listens on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port serve listens on.")] = DEFAULT_PORT,
+    registration_mode: Annotated[
+        str, typer.Option(help="Who may register workers: admin or open.")
+    ] = "admin",
+    url_template: Annotated[
+        str | None,
+        typer.Option(help="URL of workers that register none, e.g. https://{host}:21434"),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Create a node home: config, database, and the contract instantiated with ADMIN.
+
+    Example:
+
+      worker-manager init --home ~/wm --chain-id worker-manager-1 \\
+          --admin secret1snf0y77qz9hgh69fefffjdv5tedfd6rmewzzsz
+    """
+    target, _ = resolve_home(home)
+    try:
+        validate_chain_id(chain_id)
+    except InvalidChainId as exc:
+        fail(str(exc), EXIT_USAGE)
+    msg: dict[str, Any] = {"registration_mode": registration_mode}
+    if url_template is not None:
+        msg["url_template"] = url_template
+    try:
+        settings = create_home(
+            target,
+            chain_id=chain_id,
+            admin=admin,
+            database_url=database_url,
+            host=host,
+            port=port,
+            instantiate_msg=msg,
+        )
+    except ContractError as exc:
+        fail(exc.message, EXIT_USAGE)
+    except (HomeError, SchemaError) as exc:
+        fail(str(exc))
+    _show_info(settings, json_output, title=f"Created {target}")
+
+
+def _node_info(settings: Settings) -> dict[str, Any]:
+    try:
+        node = build_node(settings)
+    except (SchemaError, NodeNotInitialised) as exc:
+        fail(str(exc))
+    try:
+        data = asdict(node.info())
+    finally:
+        node.store.close()
+    data["lcd_url"] = settings.lcd_url
+    data["home"] = str(settings.home)
+    data["database"] = node.store.safe_url
+    return data
+
+
+def _show_info(settings: Settings, json_output: bool, title: str) -> None:
+    data = _node_info(settings)
+    if json_output:
+        print_json(data)
+    else:
+        print_fields(title, data)
+
+
+def info(home: HomeOption = None, json_output: JsonFlag = False) -> None:
+    """Show the node's chain id, admin, contract address, code hash, height and worker count.
+
+    Example:
+
+      worker-manager info --home ~/wm --json
+    """
+    target, _ = resolve_home(home)
+    _show_info(load_settings(target), json_output, title=f"worker-manager node at {target}")
+
+
+def migrate(home: HomeOption = None) -> None:
+    """Upgrade the home's database schema to this version of worker-manager.
+
+    Example:
+
+      worker-manager migrate --home ~/wm
+    """
+    target, _ = resolve_home(home)
+    settings = load_settings(target)
+    store = open_store(settings)
+    try:
+        before, after = store.migrate()
+    finally:
+        store.close()
+    stderr.print(f"schema: {before or 'empty'} -> {after}")
+
+
+def _dev_home(target: Path) -> Settings:
+    """A first-try home: new admin key, printed once. Not for production."""
+    from worker_manager.keys.mnemonic import generate_mnemonic, key_from_mnemonic
+
+    mnemonic = generate_mnemonic()
+    admin = key_from_mnemonic(mnemonic).address
+    settings = create_home(target, chain_id=DEV_CHAIN_ID, admin=admin)
+    stderr.print(
+        "[bold yellow]WARNING:[/] no node home was found, so a development home was created at\n"
+        f"  {target}\n"
+        f"with chain id {DEV_CHAIN_ID} and a NEW admin account {admin}.\n"
+        "Its mnemonic is shown ONCE, now. Anyone holding it controls this registry:\n\n"
+        f"  [bold]{mnemonic}[/]\n\n"
+        "For a real network, create a home with: worker-manager init --home DIR "
+        "--chain-id ID --admin ADDRESS",
+        markup=True,
+    )
+    return settings
+
+
+def serve(
+    home: HomeOption = None,
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default: from config.toml).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Listen port (default: from config.toml).")
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(help=f"One of {', '.join(LOG_LEVELS)} (default: from config.toml)."),
+    ] = None,
+) -> None:
+    """Run the node's HTTP server: health, node info and contract queries (native API).
+
+    With no --home and no home yet, a development home is created on first run
+    and its admin mnemonic is printed once.
+
+    Example:
+
+      worker-manager serve --home ~/wm --host 127.0.0.1 --port 1317
+    """
+    from worker_manager.api import create_app
+    from worker_manager.api.server import run_server
+
+    target, chosen = resolve_home(home)
+    if not is_initialised(target):
+        if chosen:
+            fail(
+                f"{target} is not a worker-manager home. Create one with:\n"
+                f"  worker-manager init --home {target} --chain-id ID --admin secret1...",
+                EXIT_USAGE,
+            )
+        _setup_logging("info")
+        try:
+            _dev_home(target)
+        except (HomeError, SchemaError, ContractError) as exc:
+            fail(str(exc))
+    settings = load_settings(target)
+    changes: dict[str, Any] = {}
+    if host is not None:
+        changes["host"] = host
+    if port is not None:
+        changes["port"] = port
+    if log_level is not None:
+        if log_level.lower() not in LOG_LEVELS:
+            fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}", EXIT_USAGE)
+        changes["log_level"] = log_level.lower()
+    settings = settings.with_changes(**changes)
+    _setup_logging(settings.log_level)
+    try:
+        node = build_node(settings, migrate=True)
+    except (SchemaError, NodeNotInitialised) as exc:
+        fail(str(exc))
+    log.info(
+        "node for chain %s, contract %s (code hash %s) at height %d; database %s",
+        node.identity.chain_id,
+        node.identity.contract_address,
+        node.identity.code_hash,
+        node.height,
+        node.store.safe_url,
+    )
+    log.info("listening on %s", settings.lcd_url)
+    try:
+        run_server(
+            create_app(node), host=settings.host, port=settings.port, log_level=settings.log_level
+        )
+    finally:
+        node.store.close()
+        log.info("stopped")

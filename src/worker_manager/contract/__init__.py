@@ -1,0 +1,62 @@
+"""The WorkerManager contract: a pure, deterministic core.
+
+What it guarantees:
+
+- Admins (the sender of ``instantiate``, or whoever accepted a hand-over)
+  register workers; each worker's ``payment_wallet`` owns its record and alone
+  may change it; the owner or the admin may remove it.
+- A worker's address is its unique key, validated and normalised; nothing is
+  ever overwritten by a registration or a move.
+- ``get_workers`` answers only a subscriber that proves its key; ``get_models``
+  and ``get_u_r_ls``/``get_urls`` are public.
+- A refused message changes nothing: handlers check everything before they
+  write, and the node runs each execute in one store transaction.
+
+The core never reads the clock, the network or random numbers; the node passes
+them in :class:`~worker_manager.contract.deps.Env`, as a chain would.
+"""
+
+from worker_manager.contract.contract import (
+    CONTRACT_NAME,
+    CONTRACT_VERSION,
+    execute,
+    instantiate,
+    query,
+    query_answer,
+)
+from worker_manager.contract.deps import (
+    BlockInfo,
+    Coin,
+    ContractInfo,
+    Deps,
+    Env,
+    MessageInfo,
+    Storage,
+    TransactionInfo,
+)
+from worker_manager.contract.error import ContractError
+from worker_manager.contract.msg import parse_execute, parse_instantiate, parse_query
+from worker_manager.contract.response import Event, Response
+
+__all__ = [
+    "CONTRACT_NAME",
+    "CONTRACT_VERSION",
+    "BlockInfo",
+    "Coin",
+    "ContractError",
+    "ContractInfo",
+    "Deps",
+    "Env",
+    "Event",
+    "MessageInfo",
+    "Response",
+    "Storage",
+    "TransactionInfo",
+    "execute",
+    "instantiate",
+    "parse_execute",
+    "parse_instantiate",
+    "parse_query",
+    "query",
+    "query_answer",
+]

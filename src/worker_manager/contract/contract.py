@@ -1,0 +1,127 @@
+"""Entry points: ``instantiate``, ``execute`` and ``query``, dispatching as a table."""
+
+from typing import assert_never
+
+from worker_manager.contract import admin, queries, workers
+from worker_manager.contract.auth import load_config
+from worker_manager.contract.deps import Deps, Env, MessageInfo
+from worker_manager.contract.error import AlreadyInstantiated, Paused
+from worker_manager.contract.msg import (
+    ADMIN_MESSAGES,
+    AcceptAdmin,
+    AddSubscriber,
+    CancelAdminProposal,
+    ExecuteMsg,
+    GetConfig,
+    GetModels,
+    GetSubscribers,
+    GetUrls,
+    GetWorker,
+    GetWorkers,
+    InstantiateMsg,
+    Pause,
+    ProposeAdmin,
+    QueryAnswer,
+    QueryMsg,
+    RegisterWorker,
+    RemoveSubscriber,
+    RemoveWorker,
+    SetConfig,
+    SetWorkerAddress,
+    SetWorkerType,
+    SetWorkerUrl,
+    SetWorkerWallet,
+    Unpause,
+)
+from worker_manager.contract.response import Response
+from worker_manager.contract.state import Config
+from worker_manager.contract.validate import canonical_address
+
+CONTRACT_NAME = "crates.io:secret-ai-worker-manager"
+CONTRACT_VERSION = "0.1.0"
+
+
+def instantiate(deps: Deps, env: Env, info: MessageInfo, msg: InstantiateMsg) -> Response:
+    """Create the contract with the sender as admin. Refused if it already exists."""
+    if deps.storage.load_config() is not None:
+        raise AlreadyInstantiated()
+    sender = canonical_address("sender", info.sender)
+    changes = admin.config_changes(
+        registration_mode=msg.registration_mode,
+        url_template_value=msg.url_template,
+        max_attestation_report_bytes=msg.max_attestation_report_bytes,
+        require_listed_subscribers=msg.require_listed_subscribers,
+    )
+    config = Config(admin=sender).with_changes(**changes)
+    deps.storage.save_config(config)
+    return Response.of(
+        "instantiate",
+        {"admin": sender, "contract_address": env.contract.address},
+        admin=sender,
+        contract_name=CONTRACT_NAME,
+        contract_version=CONTRACT_VERSION,
+    )
+
+
+def execute(deps: Deps, env: Env, info: MessageInfo, msg: ExecuteMsg) -> Response:
+    """Run one execute message for an authenticated sender."""
+    config = load_config(deps.storage)
+    info = MessageInfo(sender=canonical_address("sender", info.sender), funds=info.funds)
+    if config.paused and not isinstance(msg, ADMIN_MESSAGES):
+        raise Paused()
+    match msg:
+        case RegisterWorker():
+            return workers.execute_register_worker(deps, env, info, config, msg)
+        case SetWorkerWallet():
+            return workers.execute_set_worker_wallet(deps, env, info, msg)
+        case SetWorkerAddress():
+            return workers.execute_set_worker_address(deps, env, info, msg)
+        case SetWorkerType():
+            return workers.execute_set_worker_type(deps, env, info, msg)
+        case SetWorkerUrl():
+            return workers.execute_set_worker_url(deps, env, info, msg)
+        case RemoveWorker():
+            return workers.execute_remove_worker(deps, info, config, msg)
+        case ProposeAdmin():
+            return admin.execute_propose_admin(deps, info, config, msg)
+        case AcceptAdmin():
+            return admin.execute_accept_admin(deps, info, config, msg)
+        case CancelAdminProposal():
+            return admin.execute_cancel_admin_proposal(deps, info, config, msg)
+        case AddSubscriber():
+            return admin.execute_add_subscriber(deps, env, info, config, msg)
+        case RemoveSubscriber():
+            return admin.execute_remove_subscriber(deps, info, config, msg)
+        case SetConfig():
+            return admin.execute_set_config(deps, info, config, msg)
+        case Pause():
+            return admin.execute_pause(deps, info, config, paused=True)
+        case Unpause():
+            return admin.execute_pause(deps, info, config, paused=False)
+        case _:
+            assert_never(msg)
+
+
+def query_answer(deps: Deps, env: Env, msg: QueryMsg) -> QueryAnswer:
+    """Answer one query as a typed value (``query`` serialises it)."""
+    del env  # queries read state only; liveliness will read the block time
+    match msg:
+        case GetWorkers():
+            return queries.query_workers(deps, msg)
+        case GetWorker():
+            return queries.query_worker(deps, msg)
+        case GetModels():
+            return queries.query_models(deps)
+        case GetUrls():
+            return queries.query_urls(deps, msg)
+        case GetConfig():
+            return queries.query_config(deps)
+        case GetSubscribers():
+            return queries.query_subscribers(deps, msg)
+        case _:
+            assert_never(msg)
+
+
+def query(deps: Deps, env: Env, msg: QueryMsg) -> bytes:
+    """Answer one query as compact JSON bytes, the way a contract returns ``Binary``."""
+    return query_answer(deps, env, msg).model_dump_json().encode()

@@ -1,0 +1,110 @@
+"""What the contract is handed: storage, block/tx environment, and the sender.
+
+These mirror CosmWasm's ``Deps``, ``Env`` and ``MessageInfo``. The contract
+never reads the clock, the network or random numbers: the node puts time and
+height into :class:`Env` and the verified sender into :class:`MessageInfo`.
+:class:`Storage` is the only door to state; ``store/`` implements it over SQL
+and the node runs each execute inside one store transaction.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from worker_manager.contract.state import Config, Subscriber, Worker, WorkerPage
+
+NANOS_PER_SECOND = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Coin:
+    """An amount of one denomination (recorded, never charged: there is no bank here)."""
+
+    denom: str
+    amount: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInfo:
+    """The block a message runs in. ``time_ns`` is Unix time in nanoseconds, as in CosmWasm."""
+
+    height: int
+    time_ns: int
+    chain_id: str
+
+    @property
+    def time(self) -> int:
+        """Block time in whole Unix seconds."""
+        return self.time_ns // NANOS_PER_SECOND
+
+
+@dataclass(frozen=True, slots=True)
+class ContractInfo:
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionInfo:
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Env:
+    block: BlockInfo
+    contract: ContractInfo
+    transaction: TransactionInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageInfo:
+    """Who sent the message (already authenticated by the node) and what funds came with it."""
+
+    sender: str
+    funds: tuple[Coin, ...] = field(default_factory=tuple)
+
+
+class Storage(Protocol):
+    """Typed access to contract state. Implementations join the caller's transaction."""
+
+    def load_config(self) -> Config | None: ...
+
+    def save_config(self, config: Config) -> None: ...
+
+    def get_worker(self, ip_address: str) -> Worker | None: ...
+
+    def get_worker_by_key(self, worker_public_key: str) -> Worker | None: ...
+
+    def insert_worker(self, worker: Worker) -> None: ...
+
+    def update_worker(self, old_ip_address: str, worker: Worker) -> None:
+        """Replace the record at ``old_ip_address`` (the key itself may change)."""
+        ...
+
+    def delete_worker(self, ip_address: str) -> None: ...
+
+    def list_workers(
+        self, *, start_after: str | None, limit: int, payment_wallet: str | None = None
+    ) -> WorkerPage: ...
+
+    def count_workers(self) -> int: ...
+
+    def worker_types(self) -> list[str]:
+        """Distinct worker types, sorted."""
+        ...
+
+    def workers_of_type(self, worker_type: str | None, *, limit: int) -> Sequence[Worker]:
+        """Workers of one type (all types if None), in key order."""
+        ...
+
+    def get_subscriber(self, public_key: str) -> Subscriber | None: ...
+
+    def add_subscriber(self, subscriber: Subscriber) -> None: ...
+
+    def remove_subscriber(self, public_key: str) -> None: ...
+
+    def list_subscribers(self, *, start_after: str | None, limit: int) -> list[Subscriber]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    storage: Storage

@@ -1,0 +1,382 @@
+"""Messages and answers, in the CosmWasm JSON convention.
+
+A message is a JSON object with one key naming it, e.g.
+``{"register_worker": {"ip_address": "10.0.0.1", ...}}``. Unknown fields are
+refused (CosmWasm's ``deny_unknown_fields``), types are strict (no ``"1"`` for
+``1``). Each class documents who may send it and what a repeat does.
+"""
+
+import json
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from worker_manager.contract.error import InvalidMessage, UnknownMessage
+
+#: ``get_workers`` pages: the default and the most one page may hold.
+DEFAULT_WORKERS_LIMIT = 100
+MAX_WORKERS_LIMIT = 500
+#: ``get_u_r_ls``: how many URLs one answer holds by default, and at most.
+DEFAULT_URLS_LIMIT = 100
+MAX_URLS_LIMIT = 1000
+DEFAULT_SUBSCRIBERS_LIMIT = 100
+MAX_SUBSCRIBERS_LIMIT = 1000
+
+RegistrationModeName = Literal["admin", "open"]
+
+
+class Message(BaseModel):
+    """Base of every message: frozen, strict, unknown fields refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# --- instantiate -----------------------------------------------------------
+
+
+class InstantiateMsg(Message):
+    """Create the contract. The sender becomes the admin. Runs once."""
+
+    registration_mode: RegistrationModeName | None = None
+    url_template: str | None = None
+    max_attestation_report_bytes: int | None = None
+    require_listed_subscribers: bool | None = None
+
+
+# --- execute: workers ------------------------------------------------------
+
+
+class RegisterWorker(Message):
+    """Register a new worker at ``ip_address``.
+
+    Sender: the admin (or anyone when ``registration_mode`` is ``open``). The
+    ``payment_wallet`` owns the record from then on. Registering an address
+    that is already registered is refused (the original overwrote it).
+    """
+
+    ip_address: str
+    payment_wallet: str
+    attestation_report: str
+    worker_type: str
+    url: str | None = None
+    worker_public_key: str | None = None
+    capacity: int | None = None
+
+
+class SetWorkerWallet(Message):
+    """Hand the worker to another payment wallet. Sender: the worker's owner."""
+
+    ip_address: str
+    payment_wallet: str
+
+
+class SetWorkerAddress(Message):
+    """Move the worker to a new address (refused if that address is taken). Sender: owner."""
+
+    new_ip_address: str
+    old_ip_address: str
+
+
+class SetWorkerType(Message):
+    """Change what model the worker serves. Sender: the worker's owner."""
+
+    ip_address: str
+    worker_type: str
+
+
+class SetWorkerUrl(Message):
+    """Set the worker's URL, or clear it (``null``) to use the config's template. Sender: owner."""
+
+    ip_address: str
+    url: str | None = None
+
+
+class RemoveWorker(Message):
+    """Remove the worker. Sender: the worker's owner or the admin."""
+
+    ip_address: str
+
+
+# --- execute: admin --------------------------------------------------------
+
+
+class ProposeAdmin(Message):
+    """Offer the admin role to ``new_admin``; it takes effect when that account accepts.
+
+    Sender: the admin. A second proposal replaces the first.
+    """
+
+    new_admin: str
+
+
+class AcceptAdmin(Message):
+    """Take the admin role that was proposed to the sender."""
+
+
+class CancelAdminProposal(Message):
+    """Withdraw an open admin proposal. Sender: the admin."""
+
+
+class AddSubscriber(Message):
+    """Put a subscriber public key (hex, compressed) on the list. Sender: the admin."""
+
+    public_key: str
+
+
+class RemoveSubscriber(Message):
+    """Take a subscriber public key off the list. Sender: the admin."""
+
+    public_key: str
+
+
+class SetConfig(Message):
+    """Change contract settings; omitted fields stay as they are. Sender: the admin."""
+
+    registration_mode: RegistrationModeName | None = None
+    url_template: str | None = None
+    max_attestation_report_bytes: int | None = None
+    require_listed_subscribers: bool | None = None
+
+
+class Pause(Message):
+    """Stop every non-admin execute until ``unpause``. Queries keep working. Sender: admin."""
+
+
+class Unpause(Message):
+    """Resume after ``pause``. Sender: the admin."""
+
+
+ExecuteMsg = (
+    RegisterWorker
+    | SetWorkerWallet
+    | SetWorkerAddress
+    | SetWorkerType
+    | SetWorkerUrl
+    | RemoveWorker
+    | ProposeAdmin
+    | AcceptAdmin
+    | CancelAdminProposal
+    | AddSubscriber
+    | RemoveSubscriber
+    | SetConfig
+    | Pause
+    | Unpause
+)
+
+EXECUTE_MESSAGES: dict[str, type[ExecuteMsg]] = {
+    "register_worker": RegisterWorker,
+    "set_worker_wallet": SetWorkerWallet,
+    "set_worker_address": SetWorkerAddress,
+    "set_worker_type": SetWorkerType,
+    "set_worker_url": SetWorkerUrl,
+    "remove_worker": RemoveWorker,
+    "propose_admin": ProposeAdmin,
+    "accept_admin": AcceptAdmin,
+    "cancel_admin_proposal": CancelAdminProposal,
+    "add_subscriber": AddSubscriber,
+    "remove_subscriber": RemoveSubscriber,
+    "set_config": SetConfig,
+    "pause": Pause,
+    "unpause": Unpause,
+}
+
+#: Messages the admin may send while the contract is paused.
+ADMIN_MESSAGES: tuple[type[ExecuteMsg], ...] = (
+    ProposeAdmin,
+    AcceptAdmin,
+    CancelAdminProposal,
+    AddSubscriber,
+    RemoveSubscriber,
+    SetConfig,
+    Pause,
+    Unpause,
+)
+
+
+# --- queries ---------------------------------------------------------------
+
+
+class GetWorkers(Message):
+    """Every worker, in pages. Needs a subscriber proof: ``signature`` (64-byte compact,
+    hex) by ``subscriber_public_key`` (33-byte compressed, hex) over
+    ``sha256(public key bytes)``, as the original contract checks it.
+    ``address`` (optional) keeps only the workers that wallet owns."""
+
+    signature: str
+    subscriber_public_key: str
+    address: str | None = None
+    start_after: str | None = None
+    limit: int | None = None
+
+
+class GetWorker(Message):
+    """One worker by address. Public."""
+
+    ip_address: str
+
+
+class GetModels(Message):
+    """Worker types served by at least one worker, sorted. Public."""
+
+
+class GetUrls(Message):
+    """URLs of the workers serving ``model`` (all models if omitted). Public.
+
+    Sent as ``get_u_r_ls`` (the Rust contract's name, used by secret-ai-sdk) or ``get_urls``."""
+
+    model: str | None = None
+    limit: int | None = None
+
+
+class GetConfig(Message):
+    """The contract's settings and admin. Public."""
+
+
+class GetSubscribers(Message):
+    """The subscriber list, in pages. Public (public keys are not secret)."""
+
+    start_after: str | None = None
+    limit: int | None = None
+
+
+QueryMsg = GetWorkers | GetWorker | GetModels | GetUrls | GetConfig | GetSubscribers
+
+QUERY_MESSAGES: dict[str, type[QueryMsg]] = {
+    "get_workers": GetWorkers,
+    "get_worker": GetWorker,
+    "get_models": GetModels,
+    "get_u_r_ls": GetUrls,
+    "get_urls": GetUrls,
+    "get_config": GetConfig,
+    "get_subscribers": GetSubscribers,
+}
+
+
+# --- answers ---------------------------------------------------------------
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class WorkerAnswer(Answer):
+    ip_address: str
+    payment_wallet: str
+    attestation_report: str
+    worker_type: str
+    url: str
+    worker_public_key: str | None
+    capacity: int
+    registered_height: int
+    registered_time: int
+
+
+class WorkersAnswer(Answer):
+    workers: list[WorkerAnswer]
+    next_start_after: str | None = None
+
+
+class ModelsAnswer(Answer):
+    models: list[str]
+
+
+class UrlsAnswer(Answer):
+    urls: list[str]
+
+
+class ConfigAnswer(Answer):
+    admin: str
+    pending_admin: str | None
+    paused: bool
+    registration_mode: RegistrationModeName
+    url_template: str
+    max_attestation_report_bytes: int
+    require_listed_subscribers: bool
+    workers: int
+
+
+class SubscriberAnswer(Answer):
+    public_key: str
+    added_height: int
+
+
+class SubscribersAnswer(Answer):
+    subscribers: list[SubscriberAnswer]
+
+
+QueryAnswer = (
+    WorkersAnswer | WorkerAnswer | ModelsAnswer | UrlsAnswer | ConfigAnswer | SubscribersAnswer
+)
+
+
+# --- parsing ---------------------------------------------------------------
+
+
+def _load(raw: bytes | str | Mapping[str, Any]) -> Any:
+    if isinstance(raw, Mapping):
+        return raw
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidMessage(f"message is not valid JSON: {exc}") from exc
+
+
+def _describe(error: ValidationError, name: str) -> str:
+    parts = []
+    for item in error.errors()[:3]:
+        where = ".".join(str(p) for p in (name, *item["loc"]))
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+M = TypeVar("M", bound=Message)
+
+
+def _parse(raw: bytes | str | Mapping[str, Any], table: Mapping[str, type[M]], kind: str) -> M:
+    data = _load(raw)
+    if not isinstance(data, Mapping) or len(data) != 1:
+        raise InvalidMessage(
+            f"a {kind} message is a JSON object with exactly one key naming it, "
+            'e.g. {"get_models": {}}'
+        )
+    name, body = next(iter(data.items()))
+    cls = table.get(name)
+    if cls is None:
+        raise UnknownMessage(str(name), kind, sorted(table))
+    if not isinstance(body, Mapping):
+        raise InvalidMessage(f"{name}: the message body must be a JSON object, e.g. {{}}")
+    try:
+        return cls.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidMessage(_describe(exc, name)) from exc
+
+
+def parse_instantiate(raw: bytes | str | Mapping[str, Any]) -> InstantiateMsg:
+    """Parse the instantiate message (a plain object, not tagged)."""
+    data = _load(raw)
+    if not isinstance(data, Mapping):
+        raise InvalidMessage("the instantiate message must be a JSON object")
+    try:
+        return InstantiateMsg.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidMessage(_describe(exc, "instantiate")) from exc
+
+
+def parse_execute(raw: bytes | str | Mapping[str, Any]) -> ExecuteMsg:
+    """Parse ``{"name": {...}}`` into its execute message class, or raise a ContractError."""
+    return _parse(raw, EXECUTE_MESSAGES, "execute")
+
+
+def parse_query(raw: bytes | str | Mapping[str, Any]) -> QueryMsg:
+    """Parse ``{"name": {...}}`` into its query message class, or raise a ContractError."""
+    return _parse(raw, QUERY_MESSAGES, "query")
+
+
+def message_name(msg: Message) -> str:
+    """The wire name of a message (``get_u_r_ls`` for both spellings of the URL query)."""
+    for table in (EXECUTE_MESSAGES, QUERY_MESSAGES):
+        for name, cls in table.items():
+            if type(msg) is cls:
+                return name
+    raise KeyError(type(msg).__name__)  # pragma: no cover - every class is in a table

@@ -1,0 +1,186 @@
+"""Execute handlers for worker records: register, change, move, remove.
+
+Every handler validates all of its input before it writes anything, and the
+node runs it inside one store transaction, so a refusal never leaves a
+partial change behind.
+"""
+
+from worker_manager.contract.auth import (
+    load_worker,
+    require_admin,
+    require_owner,
+    require_owner_or_admin,
+)
+from worker_manager.contract.deps import Deps, Env, MessageInfo
+from worker_manager.contract.error import (
+    AttestationTooLarge,
+    InvalidField,
+    WorkerExists,
+    WorkerKeyInUse,
+)
+from worker_manager.contract.msg import (
+    RegisterWorker,
+    RemoveWorker,
+    SetWorkerAddress,
+    SetWorkerType,
+    SetWorkerUrl,
+    SetWorkerWallet,
+)
+from worker_manager.contract.response import Response
+from worker_manager.contract.state import Config, RegistrationMode, Worker
+from worker_manager.contract.validate import (
+    canonical_address,
+    canonical_worker_address,
+    http_url,
+    public_key_hex,
+    worker_type,
+)
+
+MAX_CAPACITY = 1_000_000
+
+
+def _attestation_report(config: Config, report: str) -> str:
+    size = len(report.encode("utf-8"))
+    if size == 0:
+        raise InvalidField("attestation_report", "is empty")
+    if size > config.max_attestation_report_bytes:
+        raise AttestationTooLarge(size, config.max_attestation_report_bytes)
+    return report
+
+
+def _capacity(value: int | None) -> int:
+    if value is None:
+        return 1
+    if not 1 <= value <= MAX_CAPACITY:
+        raise InvalidField("capacity", f"must be between 1 and {MAX_CAPACITY}, got {value}")
+    return value
+
+
+def execute_register_worker(
+    deps: Deps, env: Env, info: MessageInfo, config: Config, msg: RegisterWorker
+) -> Response:
+    if config.registration_mode is RegistrationMode.ADMIN:
+        require_admin(config, info.sender)
+    ip_address = canonical_worker_address(msg.ip_address)
+    wallet = canonical_address("payment_wallet", msg.payment_wallet)
+    kind = worker_type(msg.worker_type)
+    report = _attestation_report(config, msg.attestation_report)
+    url = http_url(msg.url) if msg.url is not None else None
+    capacity = _capacity(msg.capacity)
+    worker_key = None
+    if msg.worker_public_key is not None:
+        worker_key = public_key_hex(msg.worker_public_key, "worker_public_key").hex()
+
+    if deps.storage.get_worker(ip_address) is not None:
+        raise WorkerExists(ip_address)
+    if worker_key is not None:
+        holder = deps.storage.get_worker_by_key(worker_key)
+        if holder is not None:
+            raise WorkerKeyInUse(worker_key, holder.ip_address)
+
+    deps.storage.insert_worker(
+        Worker(
+            ip_address=ip_address,
+            payment_wallet=wallet,
+            attestation_report=report,
+            worker_type=kind,
+            url=url,
+            worker_public_key=worker_key,
+            capacity=capacity,
+            registered_height=env.block.height,
+            registered_time=env.block.time,
+            updated_height=env.block.height,
+        )
+    )
+    return Response.of(
+        "register_worker",
+        {"ip_address": ip_address, "status": "registered"},
+        ip_address=ip_address,
+        payment_wallet=wallet,
+        worker_type=kind,
+    )
+
+
+def execute_set_worker_wallet(
+    deps: Deps, env: Env, info: MessageInfo, msg: SetWorkerWallet
+) -> Response:
+    worker = load_worker(deps.storage, msg.ip_address)
+    require_owner(worker, info.sender)
+    wallet = canonical_address("payment_wallet", msg.payment_wallet)
+    deps.storage.update_worker(
+        worker.ip_address,
+        worker.with_changes(payment_wallet=wallet, updated_height=env.block.height),
+    )
+    return Response.of(
+        "set_worker_wallet",
+        {"ip_address": worker.ip_address, "payment_wallet": wallet},
+        ip_address=worker.ip_address,
+        old_payment_wallet=worker.payment_wallet,
+        payment_wallet=wallet,
+    )
+
+
+def execute_set_worker_address(
+    deps: Deps, env: Env, info: MessageInfo, msg: SetWorkerAddress
+) -> Response:
+    worker = load_worker(deps.storage, msg.old_ip_address, "old_ip_address")
+    require_owner(worker, info.sender)
+    new_address = canonical_worker_address(msg.new_ip_address, "new_ip_address")
+    if new_address != worker.ip_address:
+        if deps.storage.get_worker(new_address) is not None:
+            raise WorkerExists(new_address)
+        deps.storage.update_worker(
+            worker.ip_address,
+            worker.with_changes(ip_address=new_address, updated_height=env.block.height),
+        )
+    return Response.of(
+        "set_worker_address",
+        {"ip_address": new_address, "old_ip_address": worker.ip_address},
+        old_ip_address=worker.ip_address,
+        ip_address=new_address,
+    )
+
+
+def execute_set_worker_type(
+    deps: Deps, env: Env, info: MessageInfo, msg: SetWorkerType
+) -> Response:
+    worker = load_worker(deps.storage, msg.ip_address)
+    require_owner(worker, info.sender)
+    kind = worker_type(msg.worker_type)
+    deps.storage.update_worker(
+        worker.ip_address, worker.with_changes(worker_type=kind, updated_height=env.block.height)
+    )
+    return Response.of(
+        "set_worker_type",
+        {"ip_address": worker.ip_address, "worker_type": kind},
+        ip_address=worker.ip_address,
+        worker_type=kind,
+    )
+
+
+def execute_set_worker_url(deps: Deps, env: Env, info: MessageInfo, msg: SetWorkerUrl) -> Response:
+    worker = load_worker(deps.storage, msg.ip_address)
+    require_owner(worker, info.sender)
+    url = http_url(msg.url) if msg.url is not None else None
+    deps.storage.update_worker(
+        worker.ip_address, worker.with_changes(url=url, updated_height=env.block.height)
+    )
+    return Response.of(
+        "set_worker_url",
+        {"ip_address": worker.ip_address, "url": url},
+        ip_address=worker.ip_address,
+        url=url or "",
+    )
+
+
+def execute_remove_worker(
+    deps: Deps, info: MessageInfo, config: Config, msg: RemoveWorker
+) -> Response:
+    worker = load_worker(deps.storage, msg.ip_address)
+    require_owner_or_admin(worker, config, info.sender)
+    deps.storage.delete_worker(worker.ip_address)
+    return Response.of(
+        "remove_worker",
+        {"ip_address": worker.ip_address, "status": "removed"},
+        ip_address=worker.ip_address,
+    )

@@ -1,0 +1,24 @@
+"""The composition root: the one place that picks concrete parts for a node."""
+
+from worker_manager.node.clock import Clock, SystemClock
+from worker_manager.node.node import Node
+from worker_manager.settings import Settings
+from worker_manager.store import Store
+
+
+def open_store(settings: Settings, *, migrate: bool = False) -> Store:
+    """Open the home's database; with ``migrate``, bring its schema to this code's head."""
+    store = Store(settings.database_url)
+    if migrate:
+        store.migrate()
+    return store
+
+
+def build_node(settings: Settings, *, clock: Clock | None = None, migrate: bool = False) -> Node:
+    """A node over the home's database (its schema must match this code unless ``migrate``)."""
+    store = open_store(settings, migrate=migrate)
+    try:
+        return Node(store, clock or SystemClock())
+    except Exception:
+        store.close()
+        raise

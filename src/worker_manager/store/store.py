@@ -1,0 +1,108 @@
+"""The Store: transactions over the database, handing out typed accessors.
+
+``write()`` opens one transaction (on SQLite, ``BEGIN IMMEDIATE``) and commits
+it only if the block inside returns; any exception rolls everything back.
+``read()`` gives a consistent snapshot for queries. Several nodes may share one
+PostgreSQL database; on SQLite, one node owns the file.
+"""
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from worker_manager.store import migrate
+from worker_manager.store.engine import create_store_engine, is_memory_sqlite
+from worker_manager.store.meta import NodeMeta
+from worker_manager.store.storage import SqlStorage
+
+log = logging.getLogger(__name__)
+
+
+class SchemaError(RuntimeError):
+    """The database schema is missing, newer than this code, or otherwise unusable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Accessors bound to one open transaction."""
+
+    connection: Connection
+    contract: SqlStorage
+    meta: NodeMeta
+
+    @classmethod
+    def on(cls, connection: Connection) -> "Session":
+        return cls(connection, SqlStorage(connection), NodeMeta(connection))
+
+
+class Store:
+    """Database access for one node. Build it with a URL; call :meth:`close` when done."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._memory = is_memory_sqlite(url)
+        self._writer = create_store_engine(url, "write")
+        self._reader = self._writer if self._memory else create_store_engine(url, "read")
+        # One in-memory connection is shared by every thread: take turns on it.
+        self._memory_lock = threading.RLock() if self._memory else None
+
+    def _turn(self) -> AbstractContextManager[object]:
+        return self._memory_lock if self._memory_lock is not None else nullcontext()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: commits when the block returns, rolls back on any error."""
+        with self._turn(), self._writer.begin() as connection:
+            yield Session.on(connection)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only snapshot (rolled back at the end, so nothing it did can stick)."""
+        with self._turn(), self._reader.connect() as connection, connection.begin() as tx:
+            try:
+                yield Session.on(connection)
+            finally:
+                tx.rollback()
+
+    def migrate(self) -> tuple[str | None, str]:
+        """Upgrade the schema to this code's head; returns (before, after) revisions."""
+        with self.write() as session:
+            before = migrate.current_revision(session.connection)
+            migrate.upgrade(session.connection)
+            after = migrate.current_revision(session.connection)
+        if before != after:
+            log.info("database schema upgraded from %s to %s", before or "empty", after)
+        return before, after or ""
+
+    def schema_version(self) -> str | None:
+        with self.read() as session:
+            return migrate.current_revision(session.connection)
+
+    def check_schema(self) -> str:
+        """Return the schema revision, or raise SchemaError if it is not this code's head."""
+        current = self.schema_version()
+        head = migrate.head_revision()
+        if current is None:
+            raise SchemaError(f"the database at {self.safe_url} is empty; run worker-manager init")
+        if current != head:
+            raise SchemaError(
+                f"the database schema is at {current}, this code expects {head}; "
+                "run worker-manager migrate (or use a matching worker-manager version)"
+            )
+        return current
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password hidden, for logs and errors."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self._writer.dispose()
+        if self._reader is not self._writer:
+            self._reader.dispose()

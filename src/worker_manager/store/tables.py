@@ -1,0 +1,72 @@
+"""The database schema as SQLAlchemy Core metadata (Alembic migrations create it).
+
+Portable SQL only: the same tables serve SQLite and PostgreSQL. Text keys sort
+byte-wise on both (``COLLATE "C"`` on PostgreSQL, SQLite's default BINARY), so
+pages of ``get_workers`` come out in the same order everywhere.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeEngine
+
+
+def key_text(length: int) -> TypeEngine[str]:
+    """A text key that sorts byte-wise on every database."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: Node-level facts: chain id, contract address and code hash, height.
+node_meta = Table(
+    "node_meta",
+    metadata,
+    Column("key", key_text(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+#: Contract singletons (the config) as JSON, one row per key.
+contract_state = Table(
+    "contract_state",
+    metadata,
+    Column("key", key_text(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("ip_address", key_text(300), primary_key=True),
+    Column("payment_wallet", key_text(100), nullable=False),
+    Column("attestation_report", Text, nullable=False),
+    Column("worker_type", key_text(64), nullable=False),
+    Column("url", Text, nullable=True),
+    Column("worker_public_key", key_text(66), nullable=True, unique=True),
+    Column("capacity", Integer, nullable=False),
+    Column("registered_height", BigInteger, nullable=False),
+    Column("registered_time", BigInteger, nullable=False),
+    Column("updated_height", BigInteger, nullable=False),
+    Index("ix_workers_payment_wallet", "payment_wallet", "ip_address"),
+    Index("ix_workers_worker_type", "worker_type", "ip_address"),
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("public_key", key_text(66), primary_key=True),
+    Column("added_height", BigInteger, nullable=False),
+)

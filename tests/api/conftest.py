@@ -1,0 +1,40 @@
+"""A real uvicorn server on 127.0.0.1 (a free port), in a thread, around a test node."""
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from worker_manager.api import create_app
+from worker_manager.node import Node
+
+
+class ServerThread:
+    def __init__(self, node: Node) -> None:
+        config = uvicorn.Config(
+            create_app(node), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def base_url(node: Node) -> Iterator[str]:
+    with ServerThread(node) as url:
+        yield url

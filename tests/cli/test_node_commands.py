@@ -1,0 +1,137 @@
+"""init, info and migrate through the real command line (in-process Typer runner)."""
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import ADMIN
+from worker_manager.cli.main import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def init(home: Path, *extra: str) -> tuple[int, str, str]:
+    return invoke(
+        "init", "--home", str(home), "--chain-id", "wm-cli-1", "--admin", ADMIN, "--json", *extra
+    )
+
+
+def test_init_creates_a_home_and_info_reads_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    code, out, _ = init(home)
+    assert code == 0
+    created = json.loads(out)
+    assert created["chain_id"] == "wm-cli-1"
+    assert created["admin"] == ADMIN
+    assert created["height"] == 1
+    assert created["workers"] == 0
+    assert created["lcd_url"] == "http://127.0.0.1:1317"
+    assert created["contract_address"].startswith("secret1")
+    assert len(created["code_hash"]) == 64
+    code, out, _ = invoke("info", "--home", str(home), "--json")
+    assert code == 0
+    assert json.loads(out) == created
+    assert stat.S_IMODE((home / "secrets").stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "secrets" / "node.seed").stat().st_mode) == 0o600
+    assert len((home / "secrets" / "node.seed").read_bytes()) == 32
+
+
+def test_info_prints_a_table_for_people(tmp_path: Path) -> None:
+    init(tmp_path / "h")
+    code, out, _ = invoke("info", "--home", str(tmp_path / "h"))
+    assert code == 0
+    assert "wm-cli-1" in out
+    assert ADMIN in out
+
+
+def test_wm_home_names_the_home(tmp_path: Path) -> None:
+    init(tmp_path / "h")
+    code, out, _ = invoke("info", "--json", env={"WM_HOME": str(tmp_path / "h")})
+    assert code == 0
+    assert json.loads(out)["chain_id"] == "wm-cli-1"
+
+
+def test_init_options_reach_the_contract_config(tmp_path: Path) -> None:
+    code, _, _ = init(tmp_path / "h", "--registration-mode", "open", "--port", "2317")
+    assert code == 0
+    code, out, _ = invoke("info", "--home", str(tmp_path / "h"), "--json")
+    assert json.loads(out)["lcd_url"] == "http://127.0.0.1:2317"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--chain-id", "bad chain", "--admin", ADMIN], "chain id"),
+        (["--chain-id", "ok-1", "--admin", "secret1nope"], "admin"),
+        (["--chain-id", "ok-1", "--admin", ADMIN, "--registration-mode", "all"], "registration"),
+        (["--chain-id", "ok-1", "--admin", ADMIN, "--url-template", "x"], "url_template"),
+    ],
+)
+def test_init_refuses_bad_input_and_leaves_no_home(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    home = tmp_path / "h"
+    code, _, err = invoke("init", "--home", str(home), *args)
+    assert code == 2
+    assert message in err
+    assert not home.exists()
+
+
+def test_init_refuses_an_existing_home(tmp_path: Path) -> None:
+    init(tmp_path / "h")
+    before = sorted(os.listdir(tmp_path / "h"))
+    code, _, err = init(tmp_path / "h")
+    assert code == 1
+    assert "already a worker-manager home" in err
+    assert sorted(os.listdir(tmp_path / "h")) == before
+
+
+def test_init_refuses_a_non_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "notes.txt").write_text("mine")
+    code, _, err = init(tmp_path / "h")
+    assert code == 1
+    assert "not empty" in err
+    assert (tmp_path / "h" / "notes.txt").read_text() == "mine"
+
+
+def test_info_on_a_missing_home_says_how_to_make_one(tmp_path: Path) -> None:
+    code, _, err = invoke("info", "--home", str(tmp_path / "none"))
+    assert code == 2
+    assert "worker-manager init" in err
+
+
+def test_info_on_a_broken_config_names_the_file(tmp_path: Path) -> None:
+    init(tmp_path / "h")
+    (tmp_path / "h" / "config.toml").write_text("chain_id = ")
+    code, _, err = invoke("info", "--home", str(tmp_path / "h"))
+    assert code == 2
+    assert "config.toml" in err
+
+
+def test_migrate_reports_the_schema(tmp_path: Path) -> None:
+    init(tmp_path / "h")
+    code, _, err = invoke("migrate", "--home", str(tmp_path / "h"))
+    assert code == 0
+    assert "0001" in err
+
+
+def test_serve_refuses_an_explicit_home_that_does_not_exist(tmp_path: Path) -> None:
+    code, _, err = invoke("serve", "--home", str(tmp_path / "none"))
+    assert code == 2
+    assert "worker-manager init" in err
+
+
+def test_version(tmp_path: Path) -> None:
+    code, out, _ = invoke("--version")
+    assert code == 0
+    assert out.startswith("worker-manager ")
