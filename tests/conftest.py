@@ -4,6 +4,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -61,10 +62,12 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def node(store: Store, clock: FixedClock) -> Node:
-    """A node whose contract was instantiated by ADMIN at height 1."""
+def node(store: Store, clock: FixedClock) -> Iterator[Node]:
+    """A node whose contract was instantiated by ADMIN at height 1 (blocks close at once)."""
     Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock)
-    return Node(store, clock)
+    n = Node(store, clock, block_interval_s=0)
+    yield n
+    n.close()
 
 
 def register_msg(ip: str = "10.0.0.1", **fields: Any) -> dict[str, Any]:
@@ -78,24 +81,60 @@ def register_msg(ip: str = "10.0.0.1", **fields: Any) -> dict[str, Any]:
     return {"register_worker": body}
 
 
-def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, in a stable order, to prove that nothing changed."""
+CONTRACT_TABLES = ("contract_state", "workers", "subscribers")
+
+
+def snapshot(store: Store, *, everything: bool = False) -> dict[str, list[tuple[Any, ...]]]:
+    """Rows of the contract's tables (or of every table), in a stable order."""
     tables: dict[str, list[tuple[Any, ...]]] = {}
     with store.read() as session:
         for table in metadata.sorted_tables:
+            if not everything and table.name not in CONTRACT_TABLES:
+                continue
             rows = session.connection.execute(select(table))
             tables[table.name] = sorted(tuple(r) for r in rows)
     return tables
 
 
 @pytest.fixture
-def unchanged(store: Store) -> Callable[[], Any]:
-    """``with unchanged(): ...`` fails if the block changes any row of the store."""
+def unchanged(store: Store) -> Callable[..., Any]:
+    """``with unchanged(): ...`` fails if the block changes the contract's state.
+
+    A refused execute is still recorded in the tx log (as on a chain), so only
+    ``unchanged(everything=True)`` (for refusals before a block) checks every table.
+    """
 
     @contextmanager
-    def check() -> Iterator[None]:
-        before = snapshot(store)
+    def check(*, everything: bool = False) -> Iterator[None]:
+        before = snapshot(store, everything=everything)
         yield
-        assert snapshot(store) == before, "a refused message changed the store"
+        assert snapshot(store, everything=everything) == before, "a refusal changed the store"
 
     return check
+
+
+@pytest.fixture(scope="session")
+def secret_clients() -> ModuleType:
+    """``tests/secret_clients.py``, with the real secret-sdk clients' virtualenv built."""
+    from tests import secret_clients as module
+
+    module.client_venv()
+    return module
+
+
+@pytest.fixture(scope="session")
+def test_venvs() -> ModuleType:
+    """``tests/secret_clients.py`` only, for tests that build other cached virtualenvs."""
+    from tests import secret_clients as module
+
+    return module
+
+
+@pytest.fixture(params=["front-door", "framework-only"])
+def base_url(request: pytest.FixtureRequest, node: Node) -> Iterator[str]:
+    """The test node served over real HTTP on 127.0.0.1: through the hot-path front
+    door as ``serve`` runs it, and through the FastAPI routes alone (same answers)."""
+    from tests.server_thread import ServerThread
+
+    with ServerThread(node, front_door=request.param == "front-door") as url:
+        yield url

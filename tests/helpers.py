@@ -16,4 +16,4 @@ def ex(node: Node, sender: str, msg: dict[str, Any]) -> ExecuteOutcome:
 
 
 def data(outcome: ExecuteOutcome) -> Any:
-    return json.loads(outcome.response.data)
+    return json.loads(outcome.data)

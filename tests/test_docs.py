@@ -12,6 +12,7 @@ from worker_manager.cli.main import app
 from worker_manager.contract import error
 from worker_manager.contract.msg import EXECUTE_MESSAGES, QUERY_MESSAGES
 from worker_manager.contract.state import Config
+from worker_manager.node.ante import ANTE_ERRORS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -81,3 +82,9 @@ def test_every_error_code_is_documented(code: str) -> None:
 )
 def test_every_contract_setting_is_documented(setting: str) -> None:
     assert f"`{setting}`" in (DOCS / "configuration.md").read_text()
+
+
+@pytest.mark.parametrize("error", ANTE_ERRORS)
+def test_every_tx_refusal_is_documented(error: str) -> None:
+    assert re.search(rf"\| `{error}` \|", (DOCS / "errors.md").read_text())
+    assert re.search(rf"\| `{error}` \|", (DOCS / "transactions.md").read_text())

@@ -17,7 +17,9 @@ import tomli_w
 
 from worker_manager.settings import (
     CONFIG_FILE,
+    DEFAULT_BLOCK_INTERVAL_MS,
     DEFAULT_HOST,
+    DEFAULT_MAX_TX_BYTES,
     DEFAULT_PORT,
     KEYRING_DIR,
     SECRETS_DIR,
@@ -69,6 +71,10 @@ def write_home(
         "server": {"host": host, "port": port},
         "database": {"url": database_url},
         "log": {"level": "info"},
+        "node": {
+            "block_interval_ms": DEFAULT_BLOCK_INTERVAL_MS,
+            "max_tx_bytes": DEFAULT_MAX_TX_BYTES,
+        },
     }
     header = (
         "# worker-manager node configuration.\n"

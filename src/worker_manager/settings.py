@@ -22,6 +22,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 1317
 DEFAULT_NODE_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+#: A block closes this long after its first tx arrived (or when it is full).
+DEFAULT_BLOCK_INTERVAL_MS = 20
+DEFAULT_MAX_TX_BYTES = 1024 * 1024
 
 
 class SettingsError(ValueError):
@@ -40,6 +43,16 @@ def default_home(environ: Mapping[str, str]) -> Path:
     return Path(platformdirs.user_data_dir("worker-manager", appauthor=False))
 
 
+def default_node_url(environ: Mapping[str, str]) -> str:
+    """``WM_NODE`` if set, else the local node on the port Secret LCD clients expect."""
+    return environ.get("WM_NODE") or DEFAULT_NODE_URL
+
+
+def keyring_passphrase(environ: Mapping[str, str]) -> str | None:
+    """``WM_KEYRING_PASSPHRASE``, for scripts that cannot answer a prompt."""
+    return environ.get("WM_KEYRING_PASSPHRASE") or None
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
@@ -54,6 +67,8 @@ class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     log_level: str = "info"
+    block_interval_ms: int = DEFAULT_BLOCK_INTERVAL_MS
+    max_tx_bytes: int = DEFAULT_MAX_TX_BYTES
 
     @property
     def config_path(self) -> Path:
@@ -89,6 +104,7 @@ class Settings:
         server = _table(data, "server", path)
         database = _table(data, "database", path)
         log = _table(data, "log", path)
+        node = _table(data, "node", path)
         chain_id = data.get("chain_id")
         if not isinstance(chain_id, str) or not chain_id:
             raise SettingsError(f"{path}: chain_id is missing")
@@ -100,8 +116,21 @@ class Settings:
         level = (environ.get("WM_LOG_LEVEL") or str(log.get("level", "info"))).lower()
         if level not in LOG_LEVELS:
             raise SettingsError(f"log level {level!r} is not one of {', '.join(LOG_LEVELS)}")
+        interval = _bounded(
+            node, "block_interval_ms", DEFAULT_BLOCK_INTERVAL_MS, 0, 10_000, path=path
+        )
+        max_tx = _bounded(
+            node, "max_tx_bytes", DEFAULT_MAX_TX_BYTES, 1024, 16 * 1024 * 1024, path=path
+        )
         return cls(
-            home=home, chain_id=chain_id, database_url=url, host=host, port=port, log_level=level
+            home=home,
+            chain_id=chain_id,
+            database_url=url,
+            host=host,
+            port=port,
+            log_level=level,
+            block_interval_ms=interval,
+            max_tx_bytes=max_tx,
         )
 
 
@@ -109,6 +138,15 @@ def _table(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
     value = data.get(name, {})
     if not isinstance(value, dict):
         raise SettingsError(f"{path}: [{name}] must be a table")
+    return value
+
+
+def _bounded(
+    table: dict[str, Any], name: str, default: int, low: int, high: int, *, path: Path
+) -> int:
+    value = table.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SettingsError(f"{path}: [node] {name} must be a whole number in {low}-{high}")
     return value
 
 

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import ADMIN
 from worker_manager.cli.main import app
+from worker_manager.store.migrate import head_revision
 
 runner = CliRunner()
 
@@ -95,6 +96,22 @@ def test_init_refuses_an_existing_home(tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path / "h")) == before
 
 
+def test_init_keeps_a_keyring_made_before_it(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    env = {"WM_KEYRING_PASSPHRASE": "pw"}
+    code, _, _ = invoke("keys", "add", "first", "--home", str(home), env=env)
+    assert code == 0
+    # this init fails after writing the home's files: only what it wrote goes away
+    code, _, _ = invoke("init", "--home", str(home), "--chain-id", "ok-1", "--admin", "secret1x")
+    assert code == 2
+    assert sorted(p.name for p in home.iterdir()) == ["keyring"]
+    assert (home / "keyring" / "first.json").exists()
+    code, _, _ = init(home)
+    assert code == 0
+    code, out, _ = invoke("keys", "list", "--home", str(home), "-o", "json")
+    assert [k["name"] for k in json.loads(out)] == ["first"]
+
+
 def test_init_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "h").mkdir()
     (tmp_path / "h" / "notes.txt").write_text("mine")
@@ -122,7 +139,7 @@ def test_migrate_reports_the_schema(tmp_path: Path) -> None:
     init(tmp_path / "h")
     code, _, err = invoke("migrate", "--home", str(tmp_path / "h"))
     assert code == 0
-    assert "0001" in err
+    assert f"{head_revision()} -> {head_revision()}" in err
 
 
 def test_serve_refuses_an_explicit_home_that_does_not_exist(tmp_path: Path) -> None:

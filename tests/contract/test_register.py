@@ -24,7 +24,7 @@ def test_admin_registers_a_worker_owned_by_its_payment_wallet(node: Node) -> Non
     outcome = ex(node, ADMIN, register_msg("10.0.0.1"))
     assert data(outcome) == {"ip_address": "10.0.0.1", "status": "registered"}
     assert outcome.height == 2
-    assert ("action", "register_worker") in outcome.response.attributes
+    assert ("action", "register_worker") in outcome.attributes
     worker = q(node, {"get_worker": {"ip_address": "10.0.0.1"}})
     assert worker["payment_wallet"] == OWNER
     assert worker["worker_type"] == "llama3.3:70b"

@@ -6,10 +6,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from worker_manager import __version__
-from worker_manager.api.errors import contract_error_handler, problem
-from worker_manager.api.routes import router
+from worker_manager.api import hot, routes_node, routes_query, routes_tx
+from worker_manager.api.errors import ante_error_handler, contract_error_handler, problem
+from worker_manager.api.hot import HotPaths
 from worker_manager.contract import ContractError
 from worker_manager.node import Node
+from worker_manager.node.ante import AnteError
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
@@ -19,8 +21,8 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     return problem(422, "invalid_request", f"{where}: {first['msg']}" if where else first["msg"])
 
 
-def create_app(node: Node) -> FastAPI:
-    """The node's HTTP API. The node is shared by every request."""
+def create_api(node: Node) -> FastAPI:
+    """The node's HTTP API as a FastAPI app (documented at ``/openapi.json``)."""
     app = FastAPI(
         title="worker-manager",
         version=__version__,
@@ -28,6 +30,15 @@ def create_app(node: Node) -> FastAPI:
     )
     app.state.node = node
     app.add_exception_handler(ContractError, contract_error_handler)
+    app.add_exception_handler(AnteError, ante_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.include_router(router)
+    app.include_router(routes_node.router)
+    app.include_router(routes_query.router)
+    app.include_router(routes_tx.router)
     return app
+
+
+def create_app(node: Node) -> HotPaths:
+    """What ``serve`` runs: the API behind the hot-path front door."""
+    max_body = max(hot.MAX_QUERY_BYTES, node.ante.max_tx_bytes * 4 // 3 + 1024)
+    return HotPaths(create_api(node), node, max_body=max_body)

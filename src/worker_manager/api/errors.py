@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from worker_manager.contract import ContractError
+from worker_manager.node.ante import AnteError
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -29,7 +30,8 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 
-def problem(status: int, code: str, detail: str, **extra: object) -> Response:
+def problem_body(status: int, code: str, detail: str, **extra: object) -> bytes:
+    """An RFC 9457 problem document with our stable ``code``."""
     body = {
         "type": f"urn:worker-manager:error:{code}",
         "title": HTTPStatus(status).phrase,
@@ -38,13 +40,41 @@ def problem(status: int, code: str, detail: str, **extra: object) -> Response:
         "detail": detail,
         **extra,
     }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def problem(status: int, code: str, detail: str, **extra: object) -> Response:
     return Response(
-        json.dumps(body, separators=(",", ":")).encode(),
-        status_code=status,
-        media_type=PROBLEM_JSON,
+        problem_body(status, code, detail, **extra), status_code=status, media_type=PROBLEM_JSON
     )
 
 
 async def contract_error_handler(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ContractError)
     return problem(STATUS_BY_CODE.get(exc.code, HTTPStatus.BAD_REQUEST), exc.code, exc.message)
+
+
+#: HTTP status per ante refusal; anything else is a 400.
+STATUS_BY_ANTE_ERROR: dict[str, int] = {
+    "bad_signature": HTTPStatus.UNAUTHORIZED,
+    "wrong_chain_id": HTTPStatus.UNAUTHORIZED,
+    "wrong_account_number": HTTPStatus.UNAUTHORIZED,
+    "invalid_pubkey": HTTPStatus.UNAUTHORIZED,
+    "unauthorized": HTTPStatus.UNAUTHORIZED,
+    "wrong_sequence": HTTPStatus.CONFLICT,
+    "paused": HTTPStatus.CONFLICT,
+    "tx_too_large": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    "mempool_full": HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+
+async def ante_error_handler(_request: Request, exc: Exception) -> Response:
+    """A refused tx: our stable ``code`` plus the Cosmos ``tx_code``/``codespace``."""
+    assert isinstance(exc, AnteError)
+    return problem(
+        STATUS_BY_ANTE_ERROR.get(exc.error, HTTPStatus.BAD_REQUEST),
+        exc.error,
+        exc.log,
+        tx_code=exc.code,
+        codespace=exc.codespace,
+    )

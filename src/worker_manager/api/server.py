@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -28,7 +28,7 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def run_server(app: FastAPI, *, host: str, port: int, log_level: str) -> None:
+def run_server(app: ASGIApp, *, host: str, port: int, log_level: str) -> None:
     """Serve ``app`` until SIGINT or SIGTERM, then return after a graceful shutdown."""
     config = uvicorn.Config(
         app,

@@ -15,13 +15,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from worker_manager.settings import Settings, SettingsError, default_home, environment
+from worker_manager.keys import PrivateKey
+from worker_manager.keys.keyring import KeyNotFound, Keyring, KeyringError, WrongPassphrase
+from worker_manager.settings import (
+    KEYRING_DIR,
+    Settings,
+    SettingsError,
+    default_home,
+    default_node_url,
+    environment,
+    keyring_passphrase,
+)
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
-stdout = Console(highlight=False, soft_wrap=True)
+#: Piped output is read by programs and people with wide windows: do not wrap it at 80.
+stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -98,3 +109,56 @@ class Example:
     def __str__(self) -> str:
         lines = "\n".join(f"  {line}" for line in self.example.strip().splitlines())
         return f"{self.summary}\n\n[bold]Example:[/bold]\n\n{lines}"
+
+
+NodeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--node",
+        help="Node URL (default: $WM_NODE, else http://127.0.0.1:1317).",
+        show_default=False,
+    ),
+]
+FromOption = Annotated[
+    str, typer.Option("--from", help="Name of the keyring key that signs (see: keys list).")
+]
+
+
+def node_url(node: str | None) -> str:
+    return node or default_node_url(environment())
+
+
+def passphrase(*, confirm: bool = False) -> str:
+    """The keyring passphrase: ``WM_KEYRING_PASSPHRASE``, else a hidden prompt."""
+    value = keyring_passphrase(environment())
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        fail(
+            "the keyring needs a passphrase: set WM_KEYRING_PASSPHRASE, or run in a terminal",
+            EXIT_USAGE,
+        )
+    text: str = typer.prompt(
+        "Keyring passphrase", hide_input=True, confirmation_prompt=confirm, err=True
+    )
+    if not text:
+        fail("the passphrase must not be empty", EXIT_USAGE)
+    return text
+
+
+def keyring(home: Path | None) -> Keyring:
+    """The keyring in the home (which need not hold a node: clients keep keys too)."""
+    target, _ = resolve_home(home)
+    return Keyring(target / KEYRING_DIR)
+
+
+def load_key(home: Path | None, name: str) -> PrivateKey:
+    ring = keyring(home)
+    try:
+        return ring.get(name, passphrase=passphrase())
+    except KeyNotFound:
+        fail(f"no key named {name!r} in {ring.directory}; see: worker-manager keys list")
+    except WrongPassphrase:
+        fail(f"wrong passphrase for key {name!r}")
+    except KeyringError as exc:
+        fail(str(exc))

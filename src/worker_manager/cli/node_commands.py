@@ -24,7 +24,7 @@ from worker_manager.home import HomeError, is_initialised, write_home
 from worker_manager.node import Node, NodeNotInitialised, SystemClock
 from worker_manager.node.bootstrap import build_node, open_store
 from worker_manager.node.identity import InvalidChainId, validate_chain_id
-from worker_manager.settings import DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS, Settings
+from worker_manager.settings import DEFAULT_HOST, DEFAULT_PORT, KEYRING_DIR, LOG_LEVELS, Settings
 from worker_manager.store import SchemaError
 
 log = logging.getLogger("worker_manager")
@@ -51,11 +51,15 @@ def create_home(
     port: int = DEFAULT_PORT,
     instantiate_msg: dict[str, Any] | None = None,
 ) -> Settings:
-    """Write a home and create its chain. On any failure, remove what was created."""
+    """Write a home and create its chain. On any failure, remove what was created.
+
+    The home may already hold a keyring (``keys add`` before ``init`` is fine).
+    """
     existed = home.exists()
     if is_initialised(home):
         raise HomeError(f"{home} is already a worker-manager home; pick another --home")
-    if existed and any(home.iterdir()):
+    before = {p.name for p in home.iterdir()} if existed else set()
+    if before - {KEYRING_DIR}:
         raise HomeError(f"{home} exists and is not empty; pick an empty or new directory")
     try:
         write_home(home, chain_id=chain_id, database_url=database_url, host=host, port=port)
@@ -74,6 +78,8 @@ def create_home(
     except BaseException:
         if existed:
             for child in home.iterdir():
+                if child.name in before:
+                    continue
                 if child.is_dir():
                     shutil.rmtree(child)
                 else:
@@ -281,5 +287,52 @@ def serve(
             create_app(node), host=settings.host, port=settings.port, log_level=settings.log_level
         )
     finally:
+        node.close()  # commit what is queued before the store closes
         node.store.close()
         log.info("stopped")
+
+
+def verify(home: HomeOption = None, json_output: JsonFlag = False) -> None:
+    """Check the state against the transaction log, by replaying it from height 1.
+
+    Every tx is re-run into a scratch database; each must give its recorded
+    result, each block its recorded hash, and the final state must match.
+
+    Example:
+
+      worker-manager verify --home ~/wm
+    """
+    import tempfile
+
+    from worker_manager.node.replay import ReplayError, replay
+    from worker_manager.store import Store
+
+    target, _ = resolve_home(home)
+    settings = load_settings(target)
+    source = open_store(settings)
+    with tempfile.TemporaryDirectory(prefix="wm-verify-") as scratch:
+        replica = Store(f"sqlite:///{Path(scratch) / 'replay.db'}")
+        try:
+            source.check_schema()
+            replica.migrate()
+            report = replay(source, replica)
+        except (ReplayError, SchemaError) as exc:
+            fail(str(exc))
+        finally:
+            replica.close()
+            source.close()
+    data = {
+        "blocks": report.blocks,
+        "txs": report.txs,
+        "ok": report.ok,
+        "mismatches": report.mismatches,
+    }
+    if json_output:
+        print_json(data)
+    else:
+        verdict = "the state matches the log" if report.ok else "MISMATCH"
+        stderr.print(f"replayed {report.blocks} blocks, {report.txs} txs: {verdict}")
+        for line in report.mismatches:
+            stderr.print(f"  {line}")
+    if not report.ok:
+        raise typer.Exit(1)

@@ -31,6 +31,8 @@ from worker_manager.contract.deps import (
     Deps,
     Env,
     MessageInfo,
+    QueryDeps,
+    QueryStorage,
     Storage,
     TransactionInfo,
 )
@@ -49,6 +51,8 @@ __all__ = [
     "Env",
     "Event",
     "MessageInfo",
+    "QueryDeps",
+    "QueryStorage",
     "Response",
     "Storage",
     "TransactionInfo",

@@ -4,7 +4,7 @@ from typing import assert_never
 
 from worker_manager.contract import admin, queries, workers
 from worker_manager.contract.auth import load_config
-from worker_manager.contract.deps import Deps, Env, MessageInfo
+from worker_manager.contract.deps import Deps, Env, MessageInfo, QueryDeps
 from worker_manager.contract.error import AlreadyInstantiated, Paused
 from worker_manager.contract.msg import (
     ADMIN_MESSAGES,
@@ -102,7 +102,7 @@ def execute(deps: Deps, env: Env, info: MessageInfo, msg: ExecuteMsg) -> Respons
             assert_never(msg)
 
 
-def query_answer(deps: Deps, env: Env, msg: QueryMsg) -> QueryAnswer:
+def query_answer(deps: QueryDeps, env: Env, msg: QueryMsg) -> QueryAnswer:
     """Answer one query as a typed value (``query`` serialises it)."""
     del env  # queries read state only; liveliness will read the block time
     match msg:
@@ -122,6 +122,6 @@ def query_answer(deps: Deps, env: Env, msg: QueryMsg) -> QueryAnswer:
             assert_never(msg)
 
 
-def query(deps: Deps, env: Env, msg: QueryMsg) -> bytes:
+def query(deps: QueryDeps, env: Env, msg: QueryMsg) -> bytes:
     """Answer one query as compact JSON bytes, the way a contract returns ``Binary``."""
     return query_answer(deps, env, msg).model_dump_json().encode()

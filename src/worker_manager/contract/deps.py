@@ -64,7 +64,12 @@ class MessageInfo:
 
 
 class Storage(Protocol):
-    """Typed access to contract state. Implementations join the caller's transaction."""
+    """Point reads and writes of contract state: all an execute may use.
+
+    The node runs executes on a write buffer (see ``store/buffered.py``) that
+    implements exactly this, so executes never scan tables. Implementations join
+    the caller's transaction.
+    """
 
     def load_config(self) -> Config | None: ...
 
@@ -82,6 +87,16 @@ class Storage(Protocol):
 
     def delete_worker(self, ip_address: str) -> None: ...
 
+    def get_subscriber(self, public_key: str) -> Subscriber | None: ...
+
+    def add_subscriber(self, subscriber: Subscriber) -> None: ...
+
+    def remove_subscriber(self, public_key: str) -> None: ...
+
+
+class QueryStorage(Storage, Protocol):
+    """Point access plus the ordered and aggregate reads that queries need."""
+
     def list_workers(
         self, *, start_after: str | None, limit: int, payment_wallet: str | None = None
     ) -> WorkerPage: ...
@@ -96,15 +111,18 @@ class Storage(Protocol):
         """Workers of one type (all types if None), in key order."""
         ...
 
-    def get_subscriber(self, public_key: str) -> Subscriber | None: ...
-
-    def add_subscriber(self, subscriber: Subscriber) -> None: ...
-
-    def remove_subscriber(self, public_key: str) -> None: ...
-
     def list_subscribers(self, *, start_after: str | None, limit: int) -> list[Subscriber]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Deps:
+    """What an execute gets: point access to state."""
+
     storage: Storage
+
+
+@dataclass(frozen=True, slots=True)
+class QueryDeps:
+    """What a query gets: point and ordered access to committed state."""
+
+    storage: QueryStorage

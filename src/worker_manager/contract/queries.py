@@ -1,7 +1,7 @@
 """Query handlers. Each returns a typed answer; only the entry point serialises it."""
 
 from worker_manager.contract.auth import load_config, load_worker, verify_subscriber
-from worker_manager.contract.deps import Deps
+from worker_manager.contract.deps import QueryDeps
 from worker_manager.contract.error import InvalidField
 from worker_manager.contract.msg import (
     DEFAULT_SUBSCRIBERS_LIMIT,
@@ -57,7 +57,7 @@ def worker_answer(config: Config, worker: Worker) -> WorkerAnswer:
     )
 
 
-def query_workers(deps: Deps, msg: GetWorkers) -> WorkersAnswer:
+def query_workers(deps: QueryDeps, msg: GetWorkers) -> WorkersAnswer:
     config = load_config(deps.storage)
     verify_subscriber(deps.storage, config, msg.subscriber_public_key, msg.signature)
     limit = _limit(msg.limit, DEFAULT_WORKERS_LIMIT, MAX_WORKERS_LIMIT)
@@ -72,17 +72,17 @@ def query_workers(deps: Deps, msg: GetWorkers) -> WorkersAnswer:
     )
 
 
-def query_worker(deps: Deps, msg: GetWorker) -> WorkerAnswer:
+def query_worker(deps: QueryDeps, msg: GetWorker) -> WorkerAnswer:
     config = load_config(deps.storage)
     return worker_answer(config, load_worker(deps.storage, msg.ip_address))
 
 
-def query_models(deps: Deps) -> ModelsAnswer:
+def query_models(deps: QueryDeps) -> ModelsAnswer:
     load_config(deps.storage)
     return ModelsAnswer(models=deps.storage.worker_types())
 
 
-def query_urls(deps: Deps, msg: GetUrls) -> UrlsAnswer:
+def query_urls(deps: QueryDeps, msg: GetUrls) -> UrlsAnswer:
     config = load_config(deps.storage)
     limit = _limit(msg.limit, DEFAULT_URLS_LIMIT, MAX_URLS_LIMIT)
     urls: list[str] = []
@@ -95,7 +95,7 @@ def query_urls(deps: Deps, msg: GetUrls) -> UrlsAnswer:
     return UrlsAnswer(urls=urls)
 
 
-def query_config(deps: Deps) -> ConfigAnswer:
+def query_config(deps: QueryDeps) -> ConfigAnswer:
     config = load_config(deps.storage)
     return ConfigAnswer(
         admin=config.admin,
@@ -109,7 +109,7 @@ def query_config(deps: Deps) -> ConfigAnswer:
     )
 
 
-def query_subscribers(deps: Deps, msg: GetSubscribers) -> SubscribersAnswer:
+def query_subscribers(deps: QueryDeps, msg: GetSubscribers) -> SubscribersAnswer:
     load_config(deps.storage)
     limit = _limit(msg.limit, DEFAULT_SUBSCRIBERS_LIMIT, MAX_SUBSCRIBERS_LIMIT)
     start_after = msg.start_after.lower() if msg.start_after else None

@@ -6,6 +6,7 @@ bech32, and we keep the lower-case form as canonical.
 """
 
 import hashlib
+from functools import lru_cache
 
 import bech32
 
@@ -29,6 +30,12 @@ def _ripemd160(data: bytes) -> bytes:
     return h.digest()
 
 
+#: Addresses repeat (the same senders, owners and contract in tx after tx), and
+#: bech32 in pure Python costs tens of microseconds: remember recent answers.
+_CACHE_SIZE = 65_536
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
 def address_from_bytes(raw: bytes, prefix: str = ADDRESS_PREFIX) -> str:
     """Encode raw address bytes (20 or 32) as bech32 text."""
     if len(raw) not in _ALLOWED_LENGTHS:
@@ -49,6 +56,7 @@ def address_from_public_key(public_key: bytes, prefix: str = ADDRESS_PREFIX) -> 
     return address_from_bytes(_ripemd160(hashlib.sha256(public_key).digest()), prefix)
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def address_bytes(address: str, prefix: str = ADDRESS_PREFIX) -> bytes:
     """Decode a bech32 address, checking prefix, checksum and length."""
     if not isinstance(address, str) or not address:

@@ -18,7 +18,12 @@ def build_node(settings: Settings, *, clock: Clock | None = None, migrate: bool 
     """A node over the home's database (its schema must match this code unless ``migrate``)."""
     store = open_store(settings, migrate=migrate)
     try:
-        return Node(store, clock or SystemClock())
+        return Node(
+            store,
+            clock or SystemClock(),
+            block_interval_s=settings.block_interval_ms / 1000,
+            max_tx_bytes=settings.max_tx_bytes,
+        )
     except Exception:
         store.close()
         raise

@@ -1,10 +1,15 @@
-"""The node: turns authenticated messages into contract calls on the store.
+"""The node: turns authenticated transactions into contract calls on the store.
 
-It is the only caller of the contract core. It assigns height and time,
-runs each execute in one store transaction (all or nothing), serves queries
-from a per-height cache, and keeps the chain identity clients need.
+It is the only caller of the contract core. Signed txs pass the ante checks
+(:mod:`~worker_manager.node.ante`), wait in the block producer, and run in
+blocks (:mod:`~worker_manager.node.deliver`), one database commit per block.
+Every tx is recorded and can be looked up by hash; queries are answered from
+a per-height cache.
 """
 
+import hashlib
+import itertools
+import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -17,19 +22,33 @@ from worker_manager.contract import (
     Coin,
     ContractError,
     ContractInfo,
-    Deps,
     Env,
-    MessageInfo,
-    Response,
-    TransactionInfo,
+    QueryDeps,
 )
-from worker_manager.contract.msg import message_name, parse_execute, parse_query
+from worker_manager.contract.msg import parse_execute, parse_query
 from worker_manager.contract.validate import canonical_address
+from worker_manager.node.ante import (
+    CODE_MEMPOOL_FULL,
+    AnteContext,
+    AnteError,
+    CheckState,
+    Decrypt,
+    check_tx,
+)
 from worker_manager.node.cache import QueryCache
 from worker_manager.node.clock import Clock
-from worker_manager.node.identity import ChainIdentity, validate_chain_id
+from worker_manager.node.deliver import (
+    account_number_for,
+    deliver_block,
+)
+from worker_manager.node.genesis import write_genesis
+from worker_manager.node.identity import ChainIdentity
+from worker_manager.node.pending import ContractCall, PendingTx, gas_estimate
+from worker_manager.node.producer import DEFAULT_INTERVAL_S, BlockProducer, MempoolFull
 from worker_manager.store import SchemaError, Store
+from worker_manager.store.ledger import Account, BlockRecord, TxRecord
 from worker_manager.store.meta import NodeMeta
+from worker_manager.tx import MAX_TX_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +59,22 @@ class NodeNotInitialised(RuntimeError):
     """The database holds no chain: ``worker-manager init`` has not been run on it."""
 
 
+class TxFailed(ContractError):
+    """Raised by :meth:`Node.execute` when a trusted call's block fails for a non-contract
+    reason (the contract's own refusals are re-raised as they are)."""
+
+    code = "tx_failed"
+
+
 @dataclass(frozen=True, slots=True)
 class ExecuteOutcome:
-    """A committed execute: the height it landed at and the contract's response."""
+    """A committed execute: the height it landed at and the contract's answer."""
 
+    hash: str
     height: int
     time_ns: int
-    response: Response
+    data: bytes
+    attributes: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,27 +91,65 @@ class NodeInfo:
     schema_version: str
 
 
-def _read_height(meta: NodeMeta) -> tuple[int, int]:
-    return int(meta.get("height") or 0), int(meta.get("block_time_ns") or 0)
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    address: str
+    account_number: int
+    sequence: int
+    public_key: str | None
+
+
+def _read_height(meta: NodeMeta) -> tuple[int, int, str]:
+    return (
+        int(meta.get("height") or 0),
+        int(meta.get("block_time_ns") or 0),
+        meta.get("block_hash") or "",
+    )
+
+
+def _internal_hash(kind: str, sender: str, msg_json: Any, nonce: int, time_ns: int) -> str:
+    body = json.dumps([kind, sender, msg_json, nonce, time_ns], separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest().upper()
 
 
 class Node:
-    """One node over one store. Thread-safe: writes take turns, reads run in parallel."""
+    """One node over one store. Thread-safe; blocks are made by one producer thread."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        block_interval_s: float = DEFAULT_INTERVAL_S,
+        max_tx_bytes: int = MAX_TX_BYTES,
+        decrypt: Decrypt | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.schema_version = store.check_schema()
         with store.read() as session:
             identity = ChainIdentity.load(session.meta)
-            height, block_time = _read_height(session.meta)
-        if identity is None:
+            self._height, self._block_time_ns, self._block_hash = _read_height(session.meta)
+            config = session.contract.load_config()
+        if identity is None or config is None:
             raise NodeNotInitialised(f"no chain in {store.safe_url}; run worker-manager init")
         self.identity = identity
-        self._height = height
-        self._block_time_ns = block_time
-        self._write_lock = threading.Lock()
+        self._paused = config.paused
+        self._nonce = itertools.count()
+        self._commit_lock = threading.Lock()
         self.cache = QueryCache()
+        with store.read() as session:
+            sequences = session.ledger.all_sequences()
+        self.check_state = CheckState(self._stored_sequence, sequences)
+        self.ante = AnteContext(
+            identity=identity,
+            check_state=self.check_state,
+            is_paused=lambda: self._paused,
+            current_height=lambda: self._height,
+            max_tx_bytes=max_tx_bytes,
+            decrypt=decrypt,
+        )
+        self.producer = BlockProducer(self._commit_block, interval_s=block_interval_s)
 
     # genesis ----------------------------------------------------------------
 
@@ -96,31 +162,24 @@ class Node:
         clock: Clock,
         instantiate_msg: RawMessage | None = None,
     ) -> ChainIdentity:
-        """Create the chain in an empty, migrated store: identity plus the instantiated contract.
+        """Create the chain in an empty, migrated store: block 1 instantiates the contract.
 
-        Runs as height 1 in one transaction; a refusal (bad admin address,
-        bad config) leaves the store empty.
+        One transaction; a refusal (bad admin address, bad config) leaves the store empty.
         """
-        msg = contract.parse_instantiate(instantiate_msg or {})
-        chain_id = validate_chain_id(chain_id)
-        admin = canonical_address("admin", admin)
-        identity = ChainIdentity.new(chain_id, admin)
-        time_ns = clock.now_ns()
-        env = Env(
-            block=BlockInfo(height=1, time_ns=time_ns, chain_id=chain_id),
-            contract=ContractInfo(address=identity.contract_address),
-            transaction=TransactionInfo(index=0),
-        )
+        msg_json = contract.parse_instantiate(instantiate_msg or {}).model_dump(exclude_none=True)
         with store.write() as session:
             if ChainIdentity.load(session.meta) is not None:
                 raise SchemaError(f"{store.safe_url} already holds a chain")
-            contract.instantiate(Deps(session.contract), env, MessageInfo(sender=admin), msg)
-            identity.save(session.meta)
-            session.meta.set("height", "1")
-            session.meta.set("block_time_ns", str(time_ns))
+            identity = write_genesis(
+                session,
+                chain_id=chain_id,
+                admin=admin,
+                instantiate_msg=msg_json,
+                time_ns=clock.now_ns(),
+            )
         log.info(
             "created chain %s with contract %s (admin %s)",
-            chain_id,
+            identity.chain_id,
             identity.contract_address,
             identity.creator,
         )
@@ -132,46 +191,143 @@ class Node:
     def height(self) -> int:
         return self._height
 
-    def _next_block_time(self) -> int:
-        """Block time never goes backwards, even if the wall clock does."""
-        return max(self.clock.now_ns(), self._block_time_ns + 1)
+    @property
+    def block_time_ns(self) -> int:
+        return self._block_time_ns
 
-    def _env(self, height: int, time_ns: int, tx_index: int | None = None) -> Env:
+    def _stored_sequence(self, address: str) -> int:
+        with self.store.read() as session:
+            account = session.ledger.get_account(address)
+        return 0 if account is None else account.sequence
+
+    def _env(self, height: int, time_ns: int) -> Env:
         return Env(
             block=BlockInfo(height=height, time_ns=time_ns, chain_id=self.identity.chain_id),
             contract=ContractInfo(address=self.identity.contract_address),
-            transaction=None if tx_index is None else TransactionInfo(index=tx_index),
         )
 
-    # execute ----------------------------------------------------------------
+    # blocks -----------------------------------------------------------------
 
-    def execute(self, sender: str, msg: RawMessage, funds: Sequence[Coin] = ()) -> ExecuteOutcome:
-        """Run one execute message from an already-authenticated ``sender`` in its own block.
-
-        Raises :class:`ContractError` on refusal; then nothing is written and
-        the height does not move.
-        """
-        parsed = parse_execute(msg)
-        name = message_name(parsed)
-        with self._write_lock:
+    def _commit_block(self, batch: list[PendingTx]) -> None:
+        """Run ``batch`` as the next block (called by the producer thread only)."""
+        with self._commit_lock:
             height = self._height + 1
-            time_ns = self._next_block_time()
-            env = self._env(height, time_ns, tx_index=0)
-            info = MessageInfo(sender=sender, funds=tuple(funds))
+            time_ns = max(self.clock.now_ns(), self._block_time_ns + 1)
             try:
                 with self.store.write() as session:
-                    response = contract.execute(Deps(session.contract), env, info, parsed)
-                    session.meta.set("height", str(height))
-                    session.meta.set("block_time_ns", str(time_ns))
-            except ContractError as err:
-                log.info("refused %s from %s: %s", name, sender, err)
+                    outcome = deliver_block(
+                        session,
+                        self.identity,
+                        height=height,
+                        time_ns=time_ns,
+                        previous_hash=self._block_hash,
+                        batch=batch,
+                    )
+                    config = session.contract.load_config()
+            except Exception:
+                self.check_state.forget([tx.sender for tx in batch])
                 raise
             self._height = height
             self._block_time_ns = time_ns
-        log.info("height %d: %s from %s", height, name, sender)
-        return ExecuteOutcome(height=height, time_ns=time_ns, response=response)
+            self._block_hash = outcome.block.hash
+            self._paused = bool(config and config.paused)
+        failed = sum(1 for r in outcome.results if not r.ok)
+        log.info("block %d: %d txs (%d failed)", height, len(batch), failed)
+        for tx, result in zip(batch, outcome.results, strict=True):
+            if result.code == 32:
+                self.check_state.forget([tx.sender])
+            tx.future.set_result(result)
 
-    # query ------------------------------------------------------------------
+    def close(self) -> None:
+        """Commit what is queued and stop making blocks. The store stays open."""
+        self.producer.stop()
+
+    # transactions -----------------------------------------------------------
+
+    def broadcast(self, tx_bytes: bytes) -> PendingTx:
+        """Check a signed tx and queue it; raises :class:`AnteError` if it is refused.
+
+        Wait on the returned ``future`` for the tx's block result.
+        """
+        pending = check_tx(self.ante, tx_bytes)
+        try:
+            self.producer.submit(pending)
+        except MempoolFull as exc:
+            self.check_state.forget([pending.sender])
+            raise AnteError("mempool_full", CODE_MEMPOOL_FULL, f"{exc}: mempool is full") from exc
+        log.debug("accepted tx %s from %s", pending.hash, pending.sender)
+        return pending
+
+    def submit_internal(
+        self, sender: str, msg: RawMessage, funds: Sequence[Coin] = ()
+    ) -> PendingTx:
+        """Queue a trusted, unsigned execute from ``sender`` (tools and tests, not the network)."""
+        parsed = parse_execute(msg)
+        msg_json = msg if isinstance(msg, Mapping) else json.loads(msg)
+        call = ContractCall(msg=parsed, msg_json=msg_json, funds=tuple(funds))
+        pending = PendingTx(
+            hash=_internal_hash(
+                "internal", sender, msg_json, next(self._nonce), self.clock.now_ns()
+            ),
+            kind="internal",
+            sender=sender,
+            calls=(call,),
+        )
+        pending.gas_wanted = gas_estimate(pending.size)
+        self.producer.submit(pending)
+        return pending
+
+    def execute(self, sender: str, msg: RawMessage, funds: Sequence[Coin] = ()) -> ExecuteOutcome:
+        """Run a trusted execute from ``sender`` and wait for its block.
+
+        Raises the contract's :class:`ContractError` if it refuses; the refusal is
+        still recorded in the tx log, and nothing else changes.
+        """
+        pending = self.submit_internal(sender, msg, funds)
+        result = pending.future.result()
+        if result.ok:
+            with self.store.read() as session:
+                events = session.ledger.get_tx(result.hash)
+            attributes = tuple(
+                (a["key"], a["value"])
+                for e in (json.loads(events.events) if events else [])
+                if e["type"] == "wasm"
+                for a in e["attributes"]
+                if a["key"] not in ("contract_address", "msg_index")
+            )
+            return ExecuteOutcome(
+                result.hash, result.height, result.time_ns, result.data, attributes
+            )
+        if result.exception is not None:
+            raise result.exception
+        raise TxFailed(result.log)
+
+    # lookups ----------------------------------------------------------------
+
+    def get_tx(self, tx_hash: str) -> TxRecord | None:
+        with self.store.read() as session:
+            return session.ledger.get_tx(tx_hash)
+
+    def get_block(self, height: int) -> tuple[BlockRecord, list[TxRecord]] | None:
+        with self.store.read() as session:
+            block = session.ledger.get_block(height)
+            if block is None:
+                return None
+            return block, session.ledger.block_txs(height)
+
+    def get_account(self, address: str) -> AccountInfo:
+        """An account as clients see it: the next sequence includes accepted, queued txs."""
+        address = canonical_address("address", address)
+        with self.store.read() as session:
+            stored: Account | None = session.ledger.get_account(address)
+        return AccountInfo(
+            address=address,
+            account_number=account_number_for(address),
+            sequence=self.check_state.next_sequence(address),
+            public_key=stored.public_key if stored else None,
+        )
+
+    # queries ----------------------------------------------------------------
 
     def cached_query(self, raw: bytes) -> bytes | None:
         """The ready answer for these exact query bytes at the current height, if any."""
@@ -188,7 +344,7 @@ class Node:
         msg = parse_query(raw)
         env = self._env(version, max(self.clock.now_ns(), self._block_time_ns))
         with self.store.read() as session:
-            answer = contract.query(Deps(session.contract), env, msg)
+            answer = contract.query(QueryDeps(session.contract), env, msg)
         if key is not None and version == self._height:
             self.cache.put(version, key, answer)
         return answer

@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, select, update
 
 from worker_manager.contract.state import Config, Subscriber, Worker, WorkerPage
 from worker_manager.store.tables import contract_state, subscribers, workers
@@ -16,7 +16,7 @@ from worker_manager.store.tables import contract_state, subscribers, workers
 _CONFIG_KEY = "config"
 
 
-def _worker(row: RowMapping) -> Worker:
+def worker_from_row(row: RowMapping) -> Worker:
     return Worker(
         ip_address=row["ip_address"],
         payment_wallet=row["payment_wallet"],
@@ -31,7 +31,7 @@ def _worker(row: RowMapping) -> Worker:
     )
 
 
-def _worker_values(worker: Worker) -> dict[str, Any]:
+def worker_values(worker: Worker) -> dict[str, Any]:
     return {
         "ip_address": worker.ip_address,
         "payment_wallet": worker.payment_wallet,
@@ -46,6 +46,12 @@ def _worker_values(worker: Worker) -> dict[str, Any]:
     }
 
 
+_GET_WORKER = select(workers).where(workers.c.ip_address == bindparam("ip_address"))
+_GET_WORKER_BY_KEY = select(workers).where(workers.c.worker_public_key == bindparam("key"))
+_GET_SUBSCRIBER = select(subscribers).where(subscribers.c.public_key == bindparam("key"))
+_GET_CONFIG = select(contract_state.c.value).where(contract_state.c.key == _CONFIG_KEY)
+
+
 class SqlStorage:
     """Contract state in the ``workers``, ``subscribers`` and ``contract_state`` tables."""
 
@@ -55,9 +61,7 @@ class SqlStorage:
     # config ---------------------------------------------------------------
 
     def load_config(self) -> Config | None:
-        value = self._conn.execute(
-            select(contract_state.c.value).where(contract_state.c.key == _CONFIG_KEY)
-        ).scalar_one_or_none()
+        value = self._conn.execute(_GET_CONFIG).scalar_one_or_none()
         return None if value is None else Config.from_json(json.loads(value))
 
     def save_config(self, config: Config) -> None:
@@ -71,31 +75,25 @@ class SqlStorage:
     # workers --------------------------------------------------------------
 
     def get_worker(self, ip_address: str) -> Worker | None:
-        row = (
-            self._conn.execute(select(workers).where(workers.c.ip_address == ip_address))
-            .mappings()
-            .one_or_none()
-        )
-        return None if row is None else _worker(row)
+        row = self._conn.execute(_GET_WORKER, {"ip_address": ip_address}).mappings().one_or_none()
+        return None if row is None else worker_from_row(row)
 
     def get_worker_by_key(self, worker_public_key: str) -> Worker | None:
         row = (
-            self._conn.execute(
-                select(workers).where(workers.c.worker_public_key == worker_public_key)
-            )
+            self._conn.execute(_GET_WORKER_BY_KEY, {"key": worker_public_key})
             .mappings()
             .one_or_none()
         )
-        return None if row is None else _worker(row)
+        return None if row is None else worker_from_row(row)
 
     def insert_worker(self, worker: Worker) -> None:
-        self._conn.execute(insert(workers).values(**_worker_values(worker)))
+        self._conn.execute(insert(workers).values(**worker_values(worker)))
 
     def update_worker(self, old_ip_address: str, worker: Worker) -> None:
         result = self._conn.execute(
             update(workers)
             .where(workers.c.ip_address == old_ip_address)
-            .values(**_worker_values(worker))
+            .values(**worker_values(worker))
         )
         if result.rowcount != 1:
             raise LookupError(f"no worker row at {old_ip_address} to update")
@@ -111,7 +109,7 @@ class SqlStorage:
             query = query.where(workers.c.ip_address > start_after)
         if payment_wallet is not None:
             query = query.where(workers.c.payment_wallet == payment_wallet)
-        rows = [_worker(r) for r in self._conn.execute(query).mappings()]
+        rows = [worker_from_row(r) for r in self._conn.execute(query).mappings()]
         if len(rows) > limit:
             return WorkerPage(workers=rows[:limit], next_start_after=rows[limit - 1].ip_address)
         return WorkerPage(workers=rows)
@@ -127,16 +125,12 @@ class SqlStorage:
         query = select(workers).order_by(workers.c.ip_address).limit(limit)
         if worker_type is not None:
             query = query.where(workers.c.worker_type == worker_type)
-        return [_worker(r) for r in self._conn.execute(query).mappings()]
+        return [worker_from_row(r) for r in self._conn.execute(query).mappings()]
 
     # subscribers ----------------------------------------------------------
 
     def get_subscriber(self, public_key: str) -> Subscriber | None:
-        row = (
-            self._conn.execute(select(subscribers).where(subscribers.c.public_key == public_key))
-            .mappings()
-            .one_or_none()
-        )
+        row = self._conn.execute(_GET_SUBSCRIBER, {"key": public_key}).mappings().one_or_none()
         return None if row is None else Subscriber(row["public_key"], row["added_height"])
 
     def add_subscriber(self, subscriber: Subscriber) -> None:

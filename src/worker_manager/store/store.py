@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from worker_manager.store import migrate
 from worker_manager.store.engine import create_store_engine, is_memory_sqlite
+from worker_manager.store.ledger import Ledger
 from worker_manager.store.meta import NodeMeta
 from worker_manager.store.storage import SqlStorage
 
@@ -33,10 +34,11 @@ class Session:
     connection: Connection
     contract: SqlStorage
     meta: NodeMeta
+    ledger: Ledger
 
     @classmethod
     def on(cls, connection: Connection) -> "Session":
-        return cls(connection, SqlStorage(connection), NodeMeta(connection))
+        return cls(connection, SqlStorage(connection), NodeMeta(connection), Ledger(connection))
 
 
 class Store:

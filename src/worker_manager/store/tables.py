@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -69,4 +70,53 @@ subscribers = Table(
     metadata,
     Column("public_key", key_text(66), primary_key=True),
     Column("added_height", BigInteger, nullable=False),
+)
+
+#: Accounts that have sent a transaction: the next sequence and the key they sign with.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("address", key_text(100), primary_key=True),
+    Column("account_number", BigInteger, nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("public_key", key_text(66), nullable=True),
+    Column("first_height", BigInteger, nullable=False),
+)
+
+#: One row per committed block; ``hash`` chains each block to the one before.
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("height", BigInteger, primary_key=True, autoincrement=False),
+    Column("time_ns", BigInteger, nullable=False),
+    Column("tx_count", Integer, nullable=False),
+    Column("hash", key_text(64), nullable=False),
+)
+
+#: Every transaction with its outcome; ``messages`` holds the plaintext contract
+#: messages, so the state can be replayed from the log.
+txs = Table(
+    "txs",
+    metadata,
+    Column("hash", key_text(64), primary_key=True),
+    Column("height", BigInteger, nullable=False),
+    Column("tx_index", Integer, nullable=False),
+    Column("kind", key_text(16), nullable=False),
+    Column("sender", key_text(100), nullable=False),
+    Column("sequence", BigInteger, nullable=True),
+    Column("tx_bytes", LargeBinary, nullable=True),
+    Column("messages", Text, nullable=False),
+    Column("code", Integer, nullable=False),
+    Column("codespace", key_text(32), nullable=False),
+    Column("error", key_text(64), nullable=True),
+    Column("log", Text, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("events", Text, nullable=False),
+    Column("gas_wanted", BigInteger, nullable=False),
+    Column("gas_used", BigInteger, nullable=False),
+    Column("fee", Text, nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("time_ns", BigInteger, nullable=False),
+    Index("ix_txs_height_tx_index", "height", "tx_index", unique=True),
+    Index("ix_txs_sender", "sender", "height"),
 )

@@ -2,20 +2,18 @@
 
 import threading
 import time
-from collections.abc import Iterator
 
-import pytest
 import uvicorn
 
 from worker_manager.api import create_app
+from worker_manager.api.app import create_api
 from worker_manager.node import Node
 
 
 class ServerThread:
-    def __init__(self, node: Node) -> None:
-        config = uvicorn.Config(
-            create_app(node), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-        )
+    def __init__(self, node: Node, *, front_door: bool = True) -> None:
+        app = create_app(node) if front_door else create_api(node)
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -32,9 +30,3 @@ class ServerThread:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
-
-
-@pytest.fixture
-def base_url(node: Node) -> Iterator[str]:
-    with ServerThread(node) as url:
-        yield url

@@ -1,0 +1,102 @@
+"""Shared bench helpers: a real node process in a temporary home."""
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+@dataclass
+class BenchNode:
+    home: Path
+    url: str
+    info: dict[str, object]
+    process: subprocess.Popen[bytes]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cli(*args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "worker_manager", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+@contextlib.contextmanager
+def bench_node(
+    admin: str, *, registration_mode: str = "admin", log_level: str = "warning"
+) -> Iterator[BenchNode]:
+    with tempfile.TemporaryDirectory(prefix="wm-bench-") as tmp:
+        home = Path(tmp) / "home"
+        port = _free_port()
+        _cli(
+            "init",
+            "--home",
+            str(home),
+            "--chain-id",
+            "wm-bench-1",
+            "--admin",
+            admin,
+            "--port",
+            str(port),
+            "--registration-mode",
+            registration_mode,
+        )
+        info = json.loads(_cli("info", "--home", str(home), "--json"))
+        url = str(info["lcd_url"])
+        log = (Path(tmp) / "serve.log").open("wb")
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "worker_manager",
+                "serve",
+                "--home",
+                str(home),
+                "--log-level",
+                log_level,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("bench node did not start")
+                time.sleep(0.05)
+            yield BenchNode(home, url, info, process)
+        finally:
+            process.terminate()
+            process.wait(30)
+            log.close()
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0

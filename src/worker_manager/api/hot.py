@@ -1,0 +1,217 @@
+"""The hot paths, shared by the FastAPI routes and a lean ASGI front door.
+
+``POST /v1/query``, ``POST /v1/txs``, ``GET /v1/models`` and ``GET /v1/urls`` are
+the calls a network makes thousands of times a second. Their logic lives here,
+as functions from request bytes to an :class:`Answer`; :class:`HotPaths` serves
+them straight from ASGI, skipping the framework's per-request machinery, and
+hands every other request to the FastAPI app (which also documents these routes
+and serves them, through the same functions, if mounted without the front door).
+"""
+
+import asyncio
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from worker_manager.api.errors import (
+    PROBLEM_JSON,
+    STATUS_BY_ANTE_ERROR,
+    STATUS_BY_CODE,
+    problem_body,
+)
+from worker_manager.api.views import tx_result_json
+from worker_manager.contract import ContractError
+from worker_manager.node import AnteError, Node
+
+JSON = "application/json"
+MAX_QUERY_BYTES = 64 * 1024
+#: How long ``mode: commit`` waits for the tx's block before answering 504.
+COMMIT_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: bytes
+    media_type: str = JSON
+
+
+def problem(status: int, code: str, detail: str, **extra: object) -> Answer:
+    return Answer(status, problem_body(status, code, detail, **extra), PROBLEM_JSON)
+
+
+def contract_problem(err: ContractError) -> Answer:
+    return problem(STATUS_BY_CODE.get(err.code, HTTPStatus.BAD_REQUEST), err.code, err.message)
+
+
+def ante_problem(err: AnteError) -> Answer:
+    return problem(
+        STATUS_BY_ANTE_ERROR.get(err.error, HTTPStatus.BAD_REQUEST),
+        err.error,
+        err.log,
+        tx_code=err.code,
+        codespace=err.codespace,
+    )
+
+
+def query_message(name: str, **fields: Any) -> bytes:
+    """Canonical bytes of a query (so equal GETs share one cache entry)."""
+    body = {k: v for k, v in fields.items() if v is not None}
+    return json.dumps({name: body}, separators=(",", ":"), sort_keys=True).encode()
+
+
+async def query(node: Node, body: bytes) -> Answer:
+    """The contract's answer to query ``body``, from the cache when it can be."""
+    hit = node.cached_query(body)
+    if hit is not None:
+        return Answer(200, hit)
+    if len(body) > MAX_QUERY_BYTES:
+        return problem(
+            400, "invalid_message", f"query is {len(body)} bytes; the limit is {MAX_QUERY_BYTES}"
+        )
+    try:
+        return Answer(200, await run_in_threadpool(node.query, body))
+    except ContractError as err:
+        return contract_problem(err)
+
+
+async def urls(node: Node, query_string: bytes) -> Answer:
+    params = parse_qs(query_string.decode("latin-1"))
+    model = params.get("model", [None])[-1]
+    limit_text = params.get("limit", [None])[-1]
+    limit = None
+    if limit_text is not None:
+        if not limit_text.isdigit() or int(limit_text) < 1:
+            return problem(422, "invalid_request", "limit must be a whole number, at least 1")
+        limit = int(limit_text)
+    return await query(node, query_message("get_urls", model=model, limit=limit))
+
+
+def _tx_request(raw: bytes) -> tuple[bytes, bool] | Answer:
+    """(tx bytes, wait) from the body, or the problem to answer."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return problem(422, "invalid_request", "the body is not JSON")
+    if not isinstance(data, dict) or not set(data) <= {"tx_bytes", "mode"}:
+        return problem(422, "invalid_request", 'expected {"tx_bytes": base64, "mode": sync|commit}')
+    mode = data.get("mode", "sync")
+    if mode not in ("sync", "commit"):
+        return problem(422, "invalid_request", f"mode must be sync or commit, not {mode!r}")
+    encoded = data.get("tx_bytes")
+    if not isinstance(encoded, str):
+        return problem(422, "invalid_request", "tx_bytes (base64 text) is required")
+    try:
+        tx_bytes = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return problem(400, "tx_decode", "tx_bytes is not valid base64", tx_code=2, codespace="sdk")
+    return tx_bytes, mode == "commit"
+
+
+async def broadcast(node: Node, raw: bytes) -> Answer:
+    """Check and queue a signed tx; with ``mode: commit``, wait for its block's result."""
+    parsed = _tx_request(raw)
+    if isinstance(parsed, Answer):
+        return parsed
+    tx_bytes, wait = parsed
+    try:
+        pending = node.broadcast(tx_bytes)
+    except AnteError as err:
+        return ante_problem(err)
+    if not wait:
+        return Answer(200, b'{"txhash":"%s","code":0,"status":"queued"}' % pending.hash.encode())
+    try:
+        result = await asyncio.wait_for(asyncio.wrap_future(pending.future), COMMIT_TIMEOUT_S)
+    except TimeoutError:
+        return problem(
+            504,
+            "commit_timeout",
+            f"tx {pending.hash} is queued but its block did not commit within "
+            f"{COMMIT_TIMEOUT_S:.0f}s; look it up later",
+            txhash=pending.hash,
+        )
+    return Answer(200, json.dumps(tx_result_json(result), separators=(",", ":")).encode())
+
+
+Handler = Callable[[Node, bytes, bytes], Awaitable[Answer]]
+
+
+async def _query_route(node: Node, body: bytes, _qs: bytes) -> Answer:
+    return await query(node, body)
+
+
+async def _broadcast_route(node: Node, body: bytes, _qs: bytes) -> Answer:
+    return await broadcast(node, body)
+
+
+async def _models_route(node: Node, _body: bytes, _qs: bytes) -> Answer:
+    return await query(node, query_message("get_models"))
+
+
+async def _urls_route(node: Node, _body: bytes, qs: bytes) -> Answer:
+    return await urls(node, qs)
+
+
+ROUTES: dict[tuple[str, str], Handler] = {
+    ("POST", "/v1/query"): _query_route,
+    ("POST", "/v1/txs"): _broadcast_route,
+    ("GET", "/v1/models"): _models_route,
+    ("GET", "/v1/urls"): _urls_route,
+}
+
+
+class HotPaths:
+    """ASGI front door: serves :data:`ROUTES` itself, passes everything else on."""
+
+    def __init__(self, app: ASGIApp, node: Node, *, max_body: int) -> None:
+        self.app = app
+        self.node = node
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            handler = ROUTES.get((scope["method"], scope["path"]))
+            if handler is not None:
+                body = await self._body(receive)
+                if body is None:
+                    answer = problem(
+                        413, "request_too_large", f"the body is over {self.max_body} bytes"
+                    )
+                else:
+                    answer = await handler(self.node, body, scope.get("query_string", b""))
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": answer.status,
+                        "headers": [
+                            (b"content-type", answer.media_type.encode()),
+                            (b"content-length", str(len(answer.body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": answer.body})
+                return
+        await self.app(scope, receive, send)
+
+    async def _body(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return b""
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)

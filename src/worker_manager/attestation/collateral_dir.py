@@ -1,0 +1,52 @@
+"""A collateral store persisted to a directory, for the node (never used while verifying).
+
+Layout: ``<root>/<fmspc>-<ca>/<sha256>.json``, each file holding one bundle's
+canonical JSON (see :mod:`.collateral`), so the file name is the hash of its
+content. Every version is kept. The directory is read once when the store is
+opened; afterwards lookups are served from memory like
+:class:`~.collateral_store.MemoryCollateralStore`, and additions are written
+atomically (temporary file, then rename).
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+from worker_manager.attestation.collateral import CollateralBundle
+from worker_manager.attestation.collateral_store import MemoryCollateralStore
+from worker_manager.attestation.errors import AttestationError, Reason
+
+
+class DirectoryCollateralStore(MemoryCollateralStore):
+    """A :class:`MemoryCollateralStore` mirrored to a directory (see the module docstring)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+        for path in sorted(root.glob("*-*/*.json")):
+            bundle = CollateralBundle.from_json(
+                path.read_bytes(), ca=path.parent.name.partition("-")[2]
+            )
+            if bundle.sha256 != path.stem:
+                raise AttestationError(
+                    Reason.COLLATERAL_INVALID, f"{path} does not hash to its file name"
+                )
+            super().add(bundle)
+
+    def add(self, bundle: CollateralBundle) -> bool:
+        """Keep ``bundle`` and write it (atomically) unless already held."""
+        if not super().add(bundle):
+            return False
+        folder = self.root / f"{bundle.fmspc}-{bundle.ca}"
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(bundle.canonical_json)
+        os.replace(tmp, folder / f"{bundle.sha256}.json")
+        return True
+
+    def import_file(self, path: Path, *, ca: str | None = None) -> CollateralBundle:
+        """Normalise a bundle file (dcap-qvl JSON layout) and keep it."""
+        bundle = CollateralBundle.from_json(path.read_bytes(), ca=ca)
+        self.add(bundle)
+        return bundle

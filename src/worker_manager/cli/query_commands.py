@@ -1,0 +1,288 @@
+"""``worker-manager query``: read the contract and the node (no key needed, except a
+subscriber key to sign get_workers' proof)."""
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from worker_manager.cli.client_calls import call
+from worker_manager.cli.common import (
+    EXIT_USAGE,
+    HomeOption,
+    NodeOption,
+    Output,
+    OutputOption,
+    fail,
+    load_key,
+    node_url,
+    print_fields,
+    print_json,
+    stdout,
+)
+from worker_manager.client import Client
+
+app = typer.Typer(
+    help="Read workers, models, URLs, config, transactions and accounts.",
+    no_args_is_help=True,
+)
+
+
+def _client(node: str | None) -> Client:
+    return Client(node_url(node))
+
+
+def _print_list(title: str, items: list[str], output: Output, key: str) -> None:
+    if output is Output.json:
+        print_json({key: items})
+        return
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column()
+    for item in items:
+        table.add_row(item)
+    stdout.print(table)
+
+
+@app.command()
+def models(node: NodeOption = None, output: OutputOption = Output.table) -> None:
+    """The models served by at least one worker.
+
+    Example:
+
+      worker-manager query models --node http://127.0.0.1:1317
+    """
+    with _client(node) as client:
+        _print_list("models", call(output, client.models), output, "models")
+
+
+@app.command()
+def urls(
+    model: Annotated[str | None, typer.Option(help="Only workers serving this model.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
+    node: NodeOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """URLs of the workers serving a model.
+
+    Example:
+
+      worker-manager query urls --model llama3.3:70b
+    """
+    with _client(node) as client:
+        found = call(output, lambda: client.urls(model, limit=limit))
+    _print_list(f"urls for {model or 'all models'}", found, output, "urls")
+
+
+def _worker_row(worker: dict[str, Any]) -> list[str]:
+    return [worker["ip_address"], worker["worker_type"], worker["payment_wallet"], worker["url"]]
+
+
+@app.command()
+def workers(
+    subscriber: Annotated[
+        str | None, typer.Option(help="Keyring key that signs the subscriber proof.")
+    ] = None,
+    signature: Annotated[str | None, typer.Option(help="A ready proof's signature, hex.")] = None,
+    subscriber_public_key: Annotated[
+        str | None, typer.Option(help="A ready proof's public key, hex.")
+    ] = None,
+    owner: Annotated[str | None, typer.Option(help="Only workers this wallet owns.")] = None,
+    start_after: Annotated[str | None, typer.Option(help="Page after this address.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Page size (max 500).")] = None,
+    home: HomeOption = None,
+    node: NodeOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """Every worker (one page), for a subscriber that proves its key.
+
+    Example:
+
+      worker-manager query workers --subscriber my-subscriber-key
+    """
+    if subscriber is None and (signature is None or subscriber_public_key is None):
+        fail("give --subscriber KEY, or --signature and --subscriber-public-key", EXIT_USAGE)
+    key = load_key(home, subscriber) if subscriber else None
+    with _client(node) as client:
+        page = call(
+            output,
+            lambda: client.workers(
+                subscriber_key=key,
+                signature=signature,
+                subscriber_public_key=subscriber_public_key,
+                address=owner,
+                start_after=start_after,
+                limit=limit,
+            ),
+        )
+    data = page.model_dump()
+    if output is Output.json:
+        print_json(data)
+        return
+    table = Table("address", "type", "owner", "url", title="workers", title_justify="left")
+    for worker in data["workers"]:
+        table.add_row(*_worker_row(worker))
+    stdout.print(table)
+    if data["next_start_after"]:
+        stdout.print(f"more: --start-after {data['next_start_after']}")
+
+
+@app.command()
+def worker(
+    ip_address: Annotated[str, typer.Argument(help="The worker's address.")],
+    node: NodeOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """One worker.
+
+    Example:
+
+      worker-manager query worker 10.0.0.1
+    """
+    with _client(node) as client:
+        found = call(output, lambda: client.worker(ip_address)).model_dump()
+    if output is Output.json:
+        print_json(found)
+    else:
+        found["attestation_report"] = f"{len(found['attestation_report'])} characters"
+        print_fields(f"worker {ip_address}", found)
+
+
+@app.command()
+def config(node: NodeOption = None, output: OutputOption = Output.table) -> None:
+    """The contract's settings and admin.
+
+    Example:
+
+      worker-manager query config --output json
+    """
+    with _client(node) as client:
+        data = call(output, client.config).model_dump()
+    if output is Output.json:
+        print_json(data)
+    else:
+        print_fields("config", data)
+
+
+@app.command()
+def subscribers(
+    start_after: Annotated[str | None, typer.Option(help="Page after this key.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Page size.")] = None,
+    node: NodeOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """The subscriber list.
+
+    Example:
+
+      worker-manager query subscribers
+    """
+    with _client(node) as client:
+        found = call(output, lambda: client.subscribers(start_after=start_after, limit=limit))
+    _print_list("subscribers", [s.public_key for s in found], output, "subscribers")
+
+
+@app.command()
+def tx(
+    txhash: Annotated[str, typer.Argument(help="The tx hash (hex).")],
+    node: NodeOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """What a committed tx did: sender, messages, result or error, events.
+
+    Example:
+
+      worker-manager query tx 6F1C...E2
+    """
+    with _client(node) as client:
+        found = call(output, lambda: client.tx(txhash))
+    result = found.result
+    data = {
+        "txhash": result.txhash,
+        "height": result.height,
+        "sender": found.sender,
+        "sequence": found.sequence,
+        "messages": found.messages,
+        "code": result.code,
+        "error": result.error,
+        "log": result.log,
+        "data": result.data,
+        "events": result.events,
+        "gas_wanted": result.gas_wanted,
+        "gas_used": result.gas_used,
+        "fee": found.fee,
+        "memo": found.memo,
+        "time": result.time,
+    }
+    if output is Output.json:
+        print_json(data)
+        return
+    for name in ("messages", "data", "events", "fee"):
+        data[name] = json.dumps(data[name])
+    print_fields("transaction", data)
+
+
+@app.command()
+def account(
+    address: Annotated[str, typer.Argument(help="secret1… address.")],
+    node: NodeOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """An account's number and next sequence.
+
+    Example:
+
+      worker-manager query account secret1...
+    """
+    with _client(node) as client:
+        found = call(output, lambda: client.account(address))
+    data = {
+        "address": found.address,
+        "account_number": found.account_number,
+        "sequence": found.sequence,
+        "public_key": found.public_key,
+    }
+    if output is Output.json:
+        print_json(data)
+    else:
+        print_fields("account", data)
+
+
+@app.command()
+def block(
+    height: Annotated[str, typer.Argument(help="A height, or latest.")] = "latest",
+    node: NodeOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """A committed block and its txs.
+
+    Example:
+
+      worker-manager query block latest
+    """
+    with _client(node) as client:
+        data = call(output, lambda: client.block(height))
+    if output is Output.json:
+        print_json(data)
+    else:
+        print_fields(f"block {data['height']}", {**data, "txs": len(data["txs"])})
+
+
+@app.command()
+def raw(
+    message: Annotated[str, typer.Argument(help="Any query message as JSON.")],
+    node: NodeOption = None,
+    output: OutputOption = Output.json,
+) -> None:
+    """Run any query message and print its JSON answer.
+
+    Example:
+
+      worker-manager query raw '{"get_u_r_ls": {"model": "llama3.3:70b"}}'
+    """
+    try:
+        msg = json.loads(message)
+    except ValueError as exc:
+        fail(f"the message is not JSON: {exc}", EXIT_USAGE)
+    with _client(node) as client:
+        print_json(call(output, lambda: client.query(msg)))

@@ -1,0 +1,188 @@
+"""The asynchronous client: the same methods as :class:`Client`, to ``await``."""
+
+import asyncio
+from collections.abc import Awaitable, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from worker_manager.client._base import (
+    BaseClient,
+    raise_for_answer,
+    subscribers_query,
+    tx_result,
+    urls_query,
+    workers_query,
+)
+from worker_manager.client._exceptions import TransportError, TxRejected
+from worker_manager.client._types import (
+    Account,
+    Config,
+    NodeInfo,
+    Queued,
+    Subscriber,
+    TxInfo,
+    TxResult,
+    Worker,
+    Workers,
+)
+from worker_manager.keys import PrivateKey
+from worker_manager.tx import Coin
+
+
+class AsyncClient(BaseClient[Awaitable[TxResult]]):
+    """Talk to a worker-manager node from asyncio code.
+
+    Example::
+
+        from worker_manager.client import AsyncClient
+
+        async with AsyncClient("http://127.0.0.1:1317", key=key) as client:
+            await client.register_worker("10.0.0.1", client.address, quote_hex, "llama3.3:70b")
+            print(await client.urls(model="llama3.3:70b"))
+
+    Parameters as for :class:`Client`. One client may be shared by tasks.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        key: PrivateKey | None = None,
+        timeout: float = 45.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(url, key=key, timeout=timeout)
+        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport)
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise TransportError(f"cannot reach {self.url}: {exc}") from exc
+        return raise_for_answer(response)
+
+    # node -------------------------------------------------------------------
+
+    async def info(self) -> NodeInfo:
+        """Chain id, contract address, code hash, height (cached after the first call)."""
+        if self._info is None:
+            self._info = NodeInfo.from_json(await self._call("GET", "/v1/info"))
+        return self._info
+
+    async def account(self, address: str | None = None) -> Account:
+        """An account's number and next sequence (this client's own by default)."""
+        return Account.from_json(await self._call("GET", f"/v1/accounts/{address or self.address}"))
+
+    async def tx(self, txhash: str) -> TxInfo:
+        """A committed tx; raises :class:`NotFound` until its block commits."""
+        return TxInfo.from_json(await self._call("GET", f"/v1/txs/{txhash}"))
+
+    async def block(self, height: int | str = "latest") -> dict[str, Any]:
+        """A committed block and the txs it holds."""
+        result: dict[str, Any] = await self._call("GET", f"/v1/blocks/{height}")
+        return result
+
+    # transactions -----------------------------------------------------------
+
+    async def _send(
+        self, msg: dict[str, Any], funds: Sequence[Coin], memo: str, wait: bool
+    ) -> dict[str, Any]:
+        info = await self.info()
+        async with self._lock:
+            for attempt in (1, 2):
+                if self._account is None:
+                    self._account = await self.account()
+                body = self._broadcast_body(self._sign(msg, funds, memo, info, self._account), wait)
+                try:
+                    answer: dict[str, Any] = await self._call("POST", "/v1/txs", json=body)
+                except TxRejected as exc:
+                    self._account = None  # re-read the sequence next time
+                    if exc.code == "wrong_sequence" and attempt == 1:
+                        continue
+                    raise
+                self._advance()
+                return answer
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def execute(
+        self, msg: dict[str, Any], *, funds: Sequence[Coin] = (), memo: str = ""
+    ) -> TxResult:
+        """Sign and send any execute message and wait for its block.
+
+        Raises :class:`TxRejected` if the node refuses the tx, :class:`TxFailed` if
+        the contract refuses it in its block.
+        """
+        return tx_result(await self._send(msg, funds, memo, wait=True))
+
+    async def submit(
+        self, msg: dict[str, Any], *, funds: Sequence[Coin] = (), memo: str = ""
+    ) -> Queued:
+        """Sign and send without waiting; look the result up with :meth:`tx`."""
+        return Queued((await self._send(msg, funds, memo, wait=False))["txhash"])
+
+    # queries ----------------------------------------------------------------
+
+    async def query(self, msg: dict[str, Any]) -> Any:
+        """Run any query message and return its JSON answer."""
+        return await self._call("POST", "/v1/query", json=msg)
+
+    async def workers(
+        self,
+        *,
+        subscriber_key: PrivateKey | None = None,
+        signature: str | None = None,
+        subscriber_public_key: str | None = None,
+        address: str | None = None,
+        start_after: str | None = None,
+        limit: int | None = None,
+    ) -> Workers:
+        """One page of workers, for a subscriber's proof (made from ``subscriber_key``)."""
+        msg = workers_query(
+            subscriber_key,
+            signature,
+            subscriber_public_key,
+            address=address,
+            start_after=start_after,
+            limit=limit,
+        )
+        return Workers.model_validate(await self.query(msg))
+
+    async def worker(self, ip_address: str) -> Worker:
+        """One worker by address."""
+        return Worker.model_validate(await self.query({"get_worker": {"ip_address": ip_address}}))
+
+    async def models(self) -> list[str]:
+        """The models served, sorted."""
+        return list((await self.query({"get_models": {}}))["models"])
+
+    async def urls(self, model: str | None = None, *, limit: int | None = None) -> list[str]:
+        """URLs of the workers serving ``model`` (all if None)."""
+        return list((await self.query(urls_query(model, limit)))["urls"])
+
+    async def config(self) -> Config:
+        """The contract's settings."""
+        return Config.model_validate(await self.query({"get_config": {}}))
+
+    async def subscribers(
+        self, *, start_after: str | None = None, limit: int | None = None
+    ) -> list[Subscriber]:
+        """The subscriber list, in key order."""
+        answer = await self.query(subscribers_query(start_after, limit))
+        return [Subscriber.model_validate(s) for s in answer["subscribers"]]

@@ -1,0 +1,254 @@
+"""What the sync and async clients share: messages, signing, and reading answers.
+
+No I/O here. The twins in ``_client.py`` and ``_async.py`` send what this builds
+and hand the answers back to it.
+"""
+
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from worker_manager.client._exceptions import (
+    ContractError,
+    NodeError,
+    NotFound,
+    TxFailed,
+    TxRejected,
+)
+from worker_manager.client._types import Account, NodeInfo, TxResult
+from worker_manager.keys import PrivateKey
+from worker_manager.tx import DEFAULT_FEE, Coin, Fee, build_execute_tx
+
+DEFAULT_TIMEOUT_S = 45.0
+CONTRACT_ERROR_STATUSES = frozenset({400, 401, 403, 404, 409, 503})
+#: Codes the node uses for its own refusals (not the contract's).
+NODE_ERROR_CODES = frozenset(
+    {"tx_not_found", "block_not_found", "invalid_request", "commit_timeout"}
+)
+
+R = TypeVar("R")
+
+
+def subscriber_proof(key: PrivateKey) -> dict[str, str]:
+    """The original contract's ``get_workers`` proof: a signature over sha256(public key)."""
+    public = key.public_key
+    return {"signature": key.sign(public).hex(), "subscriber_public_key": public.hex()}
+
+
+def _fields(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def raise_for_answer(response: httpx.Response) -> Any:
+    """The JSON body of a 2xx answer, or the right exception for an error answer."""
+    if response.is_success:
+        return response.json()
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"code": "http_error", "detail": response.text[:500]}
+    if not isinstance(body, dict):
+        body = {"code": "http_error", "detail": str(body)[:500]}
+    code = str(body.get("code", "http_error"))
+    detail = str(body.get("detail", response.reason_phrase))
+    if "tx_code" in body:
+        raise TxRejected(response.status_code, code, detail, body)
+    if response.status_code == 404 and code in ("tx_not_found", "block_not_found"):
+        raise NotFound(response.status_code, code, detail, body)
+    if response.status_code in CONTRACT_ERROR_STATUSES and code not in NODE_ERROR_CODES:
+        raise ContractError(code, detail)
+    raise NodeError(response.status_code, code, detail, body)
+
+
+def tx_result(data: dict[str, Any]) -> TxResult:
+    """A committed tx's result; raises :class:`TxFailed` if the tx failed."""
+    result = TxResult.from_json(data)
+    if not result.ok:
+        raise TxFailed(
+            result.error or "tx_failed", result.log, txhash=result.txhash, height=result.height
+        )
+    return result
+
+
+class BaseClient(Generic[R]):
+    """Shared state and helpers. ``R`` is what an execute returns (a result, or an awaitable)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        key: PrivateKey | None = None,
+        fee: Fee = DEFAULT_FEE,
+        timeout: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.key = key
+        self.fee = fee
+        self.timeout = timeout
+        self._info: NodeInfo | None = None
+        self._account: Account | None = None
+
+    @property
+    def address(self) -> str:
+        if self.key is None:
+            raise ValueError("this client has no key; pass key=... to send transactions")
+        return self.key.address
+
+    def _sign(
+        self,
+        msg: dict[str, Any],
+        funds: Sequence[Coin],
+        memo: str,
+        info: NodeInfo,
+        account: Account,
+    ) -> bytes:
+        assert self.key is not None
+        return build_execute_tx(
+            self.key,
+            info.contract_address,
+            json.dumps(msg, separators=(",", ":")).encode(),
+            chain_id=info.chain_id,
+            account_number=account.account_number,
+            sequence=account.sequence,
+            sent_funds=tuple(funds),
+            fee=self.fee,
+            memo=memo,
+            with_hint=True,
+        )
+
+    @staticmethod
+    def _broadcast_body(tx_bytes: bytes, wait: bool) -> dict[str, str]:
+        return {
+            "tx_bytes": base64.b64encode(tx_bytes).decode(),
+            "mode": "commit" if wait else "sync",
+        }
+
+    def _advance(self) -> None:
+        assert self._account is not None
+        a = self._account
+        self._account = Account(a.address, a.account_number, a.sequence + 1, a.public_key)
+
+    # Every execute message, once; ``execute`` does the I/O in each twin. ------------
+
+    def execute(self, msg: dict[str, Any], *, funds: Sequence[Coin] = (), memo: str = "") -> R:
+        """Sign ``msg``, broadcast it and wait for its block (see the twins)."""
+        raise NotImplementedError  # pragma: no cover - the twins implement it
+
+    def register_worker(
+        self,
+        ip_address: str,
+        payment_wallet: str,
+        attestation_report: str,
+        worker_type: str,
+        *,
+        url: str | None = None,
+        worker_public_key: str | None = None,
+        capacity: int | None = None,
+        funds: Sequence[Coin] = (),
+    ) -> R:
+        """Register a worker (admin, or anyone in open registration)."""
+        body = _fields(
+            ip_address=ip_address,
+            payment_wallet=payment_wallet,
+            attestation_report=attestation_report,
+            worker_type=worker_type,
+            url=url,
+            worker_public_key=worker_public_key,
+            capacity=capacity,
+        )
+        return self.execute({"register_worker": body}, funds=funds)
+
+    def set_worker_wallet(self, ip_address: str, payment_wallet: str) -> R:
+        """Hand a worker you own to another payment wallet."""
+        body = {"ip_address": ip_address, "payment_wallet": payment_wallet}
+        return self.execute({"set_worker_wallet": body})
+
+    def set_worker_address(self, old_ip_address: str, new_ip_address: str) -> R:
+        """Move a worker you own to a free address."""
+        body = {"old_ip_address": old_ip_address, "new_ip_address": new_ip_address}
+        return self.execute({"set_worker_address": body})
+
+    def set_worker_type(self, ip_address: str, worker_type: str) -> R:
+        """Change the model a worker you own serves."""
+        return self.execute(
+            {"set_worker_type": {"ip_address": ip_address, "worker_type": worker_type}}
+        )
+
+    def set_worker_url(self, ip_address: str, url: str | None) -> R:
+        """Set (or clear, with None) the URL of a worker you own."""
+        return self.execute({"set_worker_url": {"ip_address": ip_address, "url": url}})
+
+    def remove_worker(self, ip_address: str) -> R:
+        """Remove a worker you own (or any worker, as the admin)."""
+        return self.execute({"remove_worker": {"ip_address": ip_address}})
+
+    def propose_admin(self, new_admin: str) -> R:
+        """Offer the admin role (admin only); it moves when ``new_admin`` accepts."""
+        return self.execute({"propose_admin": {"new_admin": new_admin}})
+
+    def accept_admin(self) -> R:
+        """Take the admin role proposed to this client's address."""
+        return self.execute({"accept_admin": {}})
+
+    def cancel_admin_proposal(self) -> R:
+        """Withdraw an open admin proposal (admin only)."""
+        return self.execute({"cancel_admin_proposal": {}})
+
+    def add_subscriber(self, public_key: str) -> R:
+        """Put a subscriber key on the list (admin only)."""
+        return self.execute({"add_subscriber": {"public_key": public_key}})
+
+    def remove_subscriber(self, public_key: str) -> R:
+        """Take a subscriber key off the list (admin only)."""
+        return self.execute({"remove_subscriber": {"public_key": public_key}})
+
+    def set_config(
+        self,
+        *,
+        registration_mode: str | None = None,
+        url_template: str | None = None,
+        max_attestation_report_bytes: int | None = None,
+        require_listed_subscribers: bool | None = None,
+    ) -> R:
+        """Change contract settings (admin only); omitted ones stay."""
+        body = _fields(
+            registration_mode=registration_mode,
+            url_template=url_template,
+            max_attestation_report_bytes=max_attestation_report_bytes,
+            require_listed_subscribers=require_listed_subscribers,
+        )
+        return self.execute({"set_config": body})
+
+    def pause(self) -> R:
+        """Stop every non-admin execute (admin only)."""
+        return self.execute({"pause": {}})
+
+    def unpause(self) -> R:
+        """Resume after ``pause`` (admin only)."""
+        return self.execute({"unpause": {}})
+
+
+def workers_query(
+    subscriber_key: PrivateKey | None,
+    signature: str | None,
+    subscriber_public_key: str | None,
+    **page: Any,
+) -> dict[str, Any]:
+    if subscriber_key is not None:
+        proof = subscriber_proof(subscriber_key)
+    elif signature is not None and subscriber_public_key is not None:
+        proof = {"signature": signature, "subscriber_public_key": subscriber_public_key}
+    else:
+        raise ValueError("get_workers needs subscriber_key, or signature and subscriber_public_key")
+    return {"get_workers": {**proof, **_fields(**page)}}
+
+
+def urls_query(model: str | None, limit: int | None) -> dict[str, Any]:
+    return {"get_u_r_ls": _fields(model=model, limit=limit)}
+
+
+def subscribers_query(start_after: str | None, limit: int | None) -> dict[str, Any]:
+    return {"get_subscribers": _fields(start_after=start_after, limit=limit)}

@@ -1,0 +1,163 @@
+"""Rebuild the state from the transaction log, and check it matches.
+
+Every tx since genesis is re-run, block by block, into an empty store with the
+recorded heights, times and senders. Each tx must give the recorded result and
+each block the recorded hash; at the end the contract state and the accounts
+must equal the source's. A mismatch means the log and the state disagree.
+"""
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import select
+
+from worker_manager.contract import Coin
+from worker_manager.contract.msg import parse_execute
+from worker_manager.node.deliver import deliver_block
+from worker_manager.node.genesis import write_genesis
+from worker_manager.node.identity import ChainIdentity
+from worker_manager.node.pending import ContractCall, PendingTx
+from worker_manager.store import Store
+from worker_manager.store.ledger import TxRecord
+from worker_manager.store.tables import accounts, contract_state, subscribers, workers
+from worker_manager.tx import decode_tx
+
+log = logging.getLogger(__name__)
+
+STATE_TABLES = (contract_state, workers, subscribers, accounts)
+BLOCKS_PER_COMMIT = 200
+
+
+class ReplayError(RuntimeError):
+    """The log cannot be replayed (no chain, or a target that is not empty)."""
+
+
+@dataclass
+class ReplayReport:
+    blocks: int = 0
+    txs: int = 0
+    mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def _pending(record: TxRecord) -> PendingTx:
+    calls = []
+    for entry in json.loads(record.messages):
+        funds = tuple(Coin(f["denom"], f["amount"]) for f in entry.get("funds", []))
+        calls.append(ContractCall(parse_execute(entry["msg"]), entry["msg"], funds))
+    public_key = None
+    if record.kind == "signed" and record.tx_bytes is not None:
+        public_key = decode_tx(record.tx_bytes).signer.public_key
+    return PendingTx(
+        hash=record.hash,
+        kind="signed" if record.kind == "signed" else "internal",
+        sender=record.sender,
+        calls=tuple(calls),
+        sequence=record.sequence,
+        public_key=public_key,
+        tx_bytes=record.tx_bytes,
+        gas_wanted=record.gas_wanted,
+        fee=json.loads(record.fee),
+        memo=record.memo,
+    )
+
+
+def _blocks(source: Store) -> Iterator[tuple[int, list[TxRecord]]]:
+    with source.read() as session:
+        for height, group in groupby(session.ledger.iter_txs(from_height=2), lambda t: t.height):
+            yield height, list(group)
+
+
+def _state(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+    with store.read() as session:
+        return {
+            table.name: sorted(tuple(r) for r in session.connection.execute(select(table)))
+            for table in STATE_TABLES
+        }
+
+
+def _compare_results(
+    report: ReplayReport, records: list[TxRecord], outcome_results: list[Any]
+) -> None:
+    for record, result in zip(records, outcome_results, strict=True):
+        got = (result.code, result.error, result.data, result.events)
+        want = (record.code, record.error, record.data, json.loads(record.events))
+        if got != want:
+            report.mismatches.append(
+                f"tx {record.hash} at height {record.height}: recorded code {record.code} "
+                f"({record.error}), replay gave {result.code} ({result.error})"
+            )
+
+
+def replay(
+    source: Store, target: Store, *, progress: Callable[[int], None] | None = None
+) -> ReplayReport:
+    """Re-run ``source``'s log into the empty, migrated ``target`` and compare."""
+    report = ReplayReport()
+    with source.read() as session:
+        identity = ChainIdentity.load(session.meta)
+        genesis = session.ledger.block_txs(1)
+        source_blocks = {
+            h: b.hash
+            for h in range(1, int(session.meta.get("height") or 0) + 1)
+            if (b := session.ledger.get_block(h)) is not None
+        }
+    if identity is None or len(genesis) != 1:
+        raise ReplayError(f"{source.safe_url} holds no chain to replay")
+    with target.write() as session:
+        if ChainIdentity.load(session.meta) is not None:
+            raise ReplayError(f"{target.safe_url} is not empty; replay needs a fresh database")
+        first = genesis[0]
+        write_genesis(
+            session,
+            chain_id=identity.chain_id,
+            admin=first.sender,
+            instantiate_msg=json.loads(first.messages)[0]["instantiate"],
+            time_ns=first.time_ns,
+        )
+    report.blocks, report.txs = 1, 1
+    previous = source_blocks.get(1, "")
+    blocks = _blocks(source)
+    done = False
+    while not done:
+        with target.write() as session:
+            for _ in range(BLOCKS_PER_COMMIT):
+                item = next(blocks, None)
+                if item is None:
+                    done = True
+                    break
+                height, records = item
+                outcome = deliver_block(
+                    session,
+                    identity,
+                    height=height,
+                    time_ns=records[0].time_ns,
+                    previous_hash=previous,
+                    batch=[_pending(r) for r in records],
+                )
+                _compare_results(report, records, outcome.results)
+                if outcome.block.hash != source_blocks.get(height):
+                    report.mismatches.append(f"block {height}: hash differs from the recorded one")
+                previous = outcome.block.hash
+                report.blocks += 1
+                report.txs += len(records)
+        if progress is not None:
+            progress(report.blocks)
+    source_state, target_state = _state(source), _state(target)
+    for name, rows in source_state.items():
+        if target_state[name] != rows:
+            report.mismatches.append(f"table {name}: replayed state differs from the source")
+    log.info(
+        "replayed %d blocks, %d txs: %s",
+        report.blocks,
+        report.txs,
+        "state matches" if report.ok else f"{len(report.mismatches)} mismatches",
+    )
+    return report

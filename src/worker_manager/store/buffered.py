@@ -1,0 +1,228 @@
+"""A write buffer over the contract's tables, for running a block of executes.
+
+Each tx writes into its own layer; a tx that succeeds merges into the block's
+layer, one that fails is dropped, so each tx still succeeds or fails on its
+own. At the end of the block :meth:`BufferedStorage.flush` writes the block's
+net changes with a few ``executemany`` statements: deletes, then updates, then
+inserts (so a key freed by one tx can be taken by a later one). Reads look in
+the tx layer, then the block layer, then the database, and remember what the
+database said, so no row is read twice in a block.
+
+This is CosmWasm's cache-wrapped store, and what keeps a tx's share of a block
+commit small: no savepoints and no per-row statements.
+"""
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from worker_manager.contract.state import Config, Subscriber, Worker
+from worker_manager.store.storage import SqlStorage, worker_values
+from worker_manager.store.tables import subscribers, workers
+
+
+class _Missing:
+    """Marks "not in this layer" (None in a layer means "deleted")."""
+
+
+MISSING: Final = _Missing()
+
+
+@dataclass
+class _Layer:
+    config: Config | _Missing = MISSING
+    workers: dict[str, Worker | None] = field(default_factory=dict)
+    #: worker public key -> addresses written in this layer with that key
+    keys: dict[str, set[str]] = field(default_factory=dict)
+    subscribers: dict[str, Subscriber | None] = field(default_factory=dict)
+
+    def put_worker(self, ip_address: str, worker: Worker | None) -> None:
+        self.workers[ip_address] = worker
+        if worker is not None and worker.worker_public_key is not None:
+            self.keys.setdefault(worker.worker_public_key, set()).add(ip_address)
+
+    def merge_into(self, other: "_Layer") -> None:
+        if not isinstance(self.config, _Missing):
+            other.config = self.config
+        for ip_address, worker in self.workers.items():
+            other.put_worker(ip_address, worker)
+        other.subscribers.update(self.subscribers)
+
+
+class BufferedStorage:
+    """The contract's point-access :class:`~worker_manager.contract.deps.Storage`, buffered."""
+
+    def __init__(self, base: SqlStorage, connection: Connection) -> None:
+        self._base = base
+        self._conn = connection
+        self._block = _Layer()
+        self._tx = _Layer()
+        self._db_config: Config | _Missing | None = MISSING
+        self._db_workers: dict[str, Worker | None] = {}
+        self._db_subscribers: dict[str, Subscriber | None] = {}
+
+    # tx boundaries ----------------------------------------------------------
+
+    def commit_tx(self) -> None:
+        """Keep the current tx's writes (they join the block's)."""
+        self._tx.merge_into(self._block)
+        self._tx = _Layer()
+
+    def rollback_tx(self) -> None:
+        """Forget the current tx's writes."""
+        self._tx = _Layer()
+
+    # config -----------------------------------------------------------------
+
+    def load_config(self) -> Config | None:
+        for layer in (self._tx, self._block):
+            if not isinstance(layer.config, _Missing):
+                return layer.config
+        if isinstance(self._db_config, _Missing):
+            self._db_config = self._base.load_config()
+        return self._db_config
+
+    def save_config(self, config: Config) -> None:
+        self._tx.config = config
+
+    # workers ----------------------------------------------------------------
+
+    def _db_worker(self, ip_address: str) -> Worker | None:
+        if ip_address not in self._db_workers:
+            self._db_workers[ip_address] = self._base.get_worker(ip_address)
+        return self._db_workers[ip_address]
+
+    def get_worker(self, ip_address: str) -> Worker | None:
+        for layer in (self._tx, self._block):
+            if ip_address in layer.workers:
+                return layer.workers[ip_address]
+        return self._db_worker(ip_address)
+
+    def get_worker_by_key(self, worker_public_key: str) -> Worker | None:
+        for layer in (self._tx, self._block):
+            for ip_address in layer.keys.get(worker_public_key, ()):
+                worker = self.get_worker(ip_address)
+                if worker is not None and worker.worker_public_key == worker_public_key:
+                    return worker
+        stored = self._base.get_worker_by_key(worker_public_key)
+        if stored is None:
+            return None
+        self._db_workers.setdefault(stored.ip_address, stored)
+        current = self.get_worker(stored.ip_address)
+        if current is not None and current.worker_public_key == worker_public_key:
+            return current
+        return None
+
+    def insert_worker(self, worker: Worker) -> None:
+        if self.get_worker(worker.ip_address) is not None:
+            raise LookupError(f"a worker row at {worker.ip_address} exists already")
+        self._tx.put_worker(worker.ip_address, worker)
+
+    def update_worker(self, old_ip_address: str, worker: Worker) -> None:
+        if self.get_worker(old_ip_address) is None:
+            raise LookupError(f"no worker row at {old_ip_address} to update")
+        if worker.ip_address != old_ip_address:
+            if self.get_worker(worker.ip_address) is not None:
+                raise LookupError(f"a worker row at {worker.ip_address} exists already")
+            self._tx.put_worker(old_ip_address, None)
+        self._tx.put_worker(worker.ip_address, worker)
+
+    def delete_worker(self, ip_address: str) -> None:
+        self._tx.put_worker(ip_address, None)
+
+    # subscribers ------------------------------------------------------------
+
+    def get_subscriber(self, public_key: str) -> Subscriber | None:
+        for layer in (self._tx, self._block):
+            if public_key in layer.subscribers:
+                return layer.subscribers[public_key]
+        if public_key not in self._db_subscribers:
+            self._db_subscribers[public_key] = self._base.get_subscriber(public_key)
+        return self._db_subscribers[public_key]
+
+    def add_subscriber(self, subscriber: Subscriber) -> None:
+        self._tx.subscribers[subscriber.public_key] = subscriber
+
+    def remove_subscriber(self, public_key: str) -> None:
+        self._tx.subscribers[public_key] = None
+
+    # flush ------------------------------------------------------------------
+
+    def _existing_workers(self, addresses: list[str]) -> set[str]:
+        unknown = [a for a in addresses if a not in self._db_workers]
+        found: set[str] = {a for a in addresses if self._db_workers.get(a) is not None}
+        for start in range(0, len(unknown), 500):
+            chunk = unknown[start : start + 500]
+            rows = self._conn.execute(
+                select(workers.c.ip_address).where(workers.c.ip_address.in_(chunk))
+            )
+            found.update(str(r[0]) for r in rows)
+        return found
+
+    def flush(self) -> None:
+        """Write the block's net changes to the database (inside the caller's transaction)."""
+        if self._tx.workers or self._tx.subscribers or not isinstance(self._tx.config, _Missing):
+            raise RuntimeError("flush with an open tx: commit_tx or rollback_tx first")
+        block = self._block
+        if not isinstance(block.config, _Missing):
+            self._base.save_config(block.config)
+        self._flush_workers(block.workers)
+        self._flush_subscribers(block.subscribers)
+        self._block = _Layer()
+        self._db_config = MISSING
+        self._db_workers.clear()
+        self._db_subscribers.clear()
+
+    def _flush_workers(self, changed: dict[str, Worker | None]) -> None:
+        if not changed:
+            return
+        existing = self._existing_workers(list(changed))
+        gone = [ip for ip, w in changed.items() if w is None and ip in existing]
+        updated = [w for ip, w in changed.items() if w is not None and ip in existing]
+        added = [w for ip, w in changed.items() if w is not None and ip not in existing]
+        if gone:
+            self._conn.execute(
+                delete(workers).where(workers.c.ip_address == bindparam("key")),
+                [{"key": ip} for ip in gone],
+            )
+        if updated:
+            values = [worker_values(w) for w in updated]
+            self._conn.execute(
+                update(workers)
+                .where(workers.c.ip_address == bindparam("key"))
+                .values({c: bindparam(c) for c in values[0] if c != "ip_address"}),
+                [{**v, "key": v["ip_address"]} for v in values],
+            )
+        if added:
+            self._conn.execute(insert(workers), [worker_values(w) for w in added])
+
+    def _flush_subscribers(self, changed: dict[str, Subscriber | None]) -> None:
+        if not changed:
+            return
+        keys = list(changed)
+        existing = {
+            str(r[0])
+            for r in self._conn.execute(
+                select(subscribers.c.public_key).where(subscribers.c.public_key.in_(keys))
+            )
+        }
+        gone = [k for k, s in changed.items() if s is None and k in existing]
+        added = [s for k, s in changed.items() if s is not None and k not in existing]
+        kept = [s for k, s in changed.items() if s is not None and k in existing]
+        if gone:
+            self._conn.execute(
+                delete(subscribers).where(subscribers.c.public_key == bindparam("key")),
+                [{"key": k} for k in gone],
+            )
+        if added:
+            self._conn.execute(
+                insert(subscribers),
+                [{"public_key": s.public_key, "added_height": s.added_height} for s in added],
+            )
+        for subscriber in kept:  # re-added within the block: keep the newest height
+            self._conn.execute(
+                update(subscribers)
+                .where(subscribers.c.public_key == subscriber.public_key)
+                .values(added_height=subscriber.added_height)
+            )

@@ -1,0 +1,245 @@
+"""A real node process driven through the command line with real keys: every message,
+the ante refusals, the authorization refusals, and ``query tx``."""
+
+import base64
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from mnemonic import Mnemonic
+
+from tests.e2e.conftest import RunningNode, cli, free_port, start_serve, stop
+from worker_manager.keys.mnemonic import key_from_mnemonic
+from worker_manager.node.deliver import account_number_for
+from worker_manager.tx import build_execute_tx
+
+
+def words(seed: int) -> str:
+    return str(Mnemonic("english").to_mnemonic(bytes([seed]) * 32))
+
+
+ADMIN_WORDS, OWNER_WORDS, OTHER_WORDS = words(1), words(2), words(3)
+ADMIN = key_from_mnemonic(ADMIN_WORDS)
+OWNER = key_from_mnemonic(OWNER_WORDS)
+OTHER = key_from_mnemonic(OTHER_WORDS)
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    tmp = tmp_path_factory.mktemp("cli-flows")
+    home = tmp / "home"
+    env = {**os.environ, "WM_KEYRING_PASSPHRASE": "correct horse", "WM_HOME": str(home)}
+    cli(
+        "init",
+        "--chain-id",
+        "wm-cli-e2e",
+        "--admin",
+        ADMIN.address,
+        "--port",
+        str(free_port()),
+        env=env,
+    )
+    for name, phrase in (("admin", ADMIN_WORDS), ("owner", OWNER_WORDS), ("other", OTHER_WORDS)):
+        cli("keys", "recover", name, env=env, input_text=phrase + "\n")
+    info = json.loads(cli("info", "--json", env=env).stdout)
+    url = str(info["lcd_url"])
+    process = start_serve([], env, tmp / "serve.log", url)
+    env["WM_NODE"] = url
+    try:
+        yield RunningNode(home, url, process, {**info, "env": env}, tmp / "serve.log")
+    finally:
+        stop(process)
+
+
+def run(node: RunningNode, *args: str, check: bool = True):  # type: ignore[no-untyped-def]
+    env = node.info["env"]
+    assert isinstance(env, dict)
+    return cli(*args, env=env, check=check)
+
+
+def tx_json(node: RunningNode, *args: str) -> dict[str, object]:
+    result = run(node, "tx", *args, "--output", "json")
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+def test_keys_match_their_mnemonics_and_list_without_a_passphrase(node: RunningNode) -> None:
+    listed = json.loads(run(node, "keys", "list", "--output", "json").stdout)
+    assert {k["name"]: k["address"] for k in listed} == {
+        "admin": ADMIN.address,
+        "owner": OWNER.address,
+        "other": OTHER.address,
+    }
+    assert run(node, "keys", "show", "owner", "--address").stdout.strip() == OWNER.address
+
+
+def test_every_message_through_the_cli(node: RunningNode) -> None:
+    register = tx_json(
+        node,
+        "register-worker",
+        "10.1.0.1",
+        "--wallet",
+        OWNER.address,
+        "--type",
+        "llama3.3:70b",
+        "--report",
+        "quote-1",
+        "--from",
+        "admin",
+    )
+    assert register["code"] == 0
+    assert register["data"] == {"ip_address": "10.1.0.1", "status": "registered"}
+    tx_json(node, "set-worker-type", "10.1.0.1", "mistral", "--from", "owner")
+    tx_json(node, "set-worker-url", "10.1.0.1", "https://w.example:21434", "--from", "owner")
+    tx_json(node, "set-worker-address", "10.1.0.1", "10.1.0.2", "--from", "owner")
+    tx_json(node, "set-worker-wallet", "10.1.0.2", OTHER.address, "--from", "owner")
+    worker = json.loads(run(node, "query", "worker", "10.1.0.2", "--output", "json").stdout)
+    assert (worker["payment_wallet"], worker["worker_type"], worker["url"]) == (
+        OTHER.address,
+        "mistral",
+        "https://w.example:21434",
+    )
+    assert json.loads(run(node, "query", "models", "-o", "json").stdout) == {"models": ["mistral"]}
+    urls = json.loads(run(node, "query", "urls", "--model", "mistral", "-o", "json").stdout)
+    assert urls == {"urls": ["https://w.example:21434"]}
+    tx_json(node, "add-subscriber", OWNER.public_key.hex(), "--from", "admin")
+    page = json.loads(run(node, "query", "workers", "--subscriber", "owner", "-o", "json").stdout)
+    assert [w["ip_address"] for w in page["workers"]] == ["10.1.0.2"]
+    tx_json(node, "remove-subscriber", OWNER.public_key.hex(), "--from", "admin")
+    tx_json(node, "set-config", "--url-template", "https://{host}:21434", "--from", "admin")
+    tx_json(node, "pause", "--from", "admin")
+    tx_json(node, "unpause", "--from", "admin")
+    tx_json(node, "remove-worker", "10.1.0.2", "--from", "other")
+    tx_json(
+        node,
+        "execute",
+        json.dumps({"propose_admin": {"new_admin": OWNER.address}}),
+        "--from",
+        "admin",
+    )
+    tx_json(node, "cancel-admin-proposal", "--from", "admin")
+    tx_json(node, "propose-admin", OWNER.address, "--from", "admin")
+    tx_json(node, "accept-admin", "--from", "owner")
+    config = json.loads(run(node, "query", "config", "-o", "json").stdout)
+    assert config["admin"] == OWNER.address
+    tx_json(node, "propose-admin", ADMIN.address, "--from", "owner")
+    tx_json(node, "accept-admin", "--from", "admin")
+    shown = json.loads(run(node, "query", "tx", str(register["txhash"]), "-o", "json").stdout)
+    assert shown["sender"] == ADMIN.address
+    assert shown["messages"][0]["msg"]["register_worker"]["ip_address"] == "10.1.0.1"
+    assert shown["code"] == 0
+    table = run(node, "query", "tx", str(register["txhash"])).stdout
+    assert str(register["txhash"]) in table
+
+
+def test_authorization_refusals_exit_1_and_say_why(node: RunningNode) -> None:
+    tx_json(
+        node,
+        "register-worker",
+        "10.2.0.1",
+        "--wallet",
+        OWNER.address,
+        "--type",
+        "m",
+        "--report",
+        "q",
+        "--from",
+        "admin",
+    )
+    for args in (
+        [
+            "register-worker",
+            "10.2.0.2",
+            "--wallet",
+            OWNER.address,
+            "--type",
+            "m",
+            "--report",
+            "q",
+            "--from",
+            "other",
+        ],
+        ["set-worker-type", "10.2.0.1", "x", "--from", "other"],
+        ["remove-worker", "10.2.0.1", "--from", "other"],
+        ["pause", "--from", "owner"],
+    ):
+        result = run(node, "tx", *args, "--output", "json", check=False)
+        assert result.returncode == 1, result.stderr
+        error = json.loads(result.stdout)["error"]
+        assert error["code"] == "unauthorized"
+        assert error["txhash"]
+        assert "refused (unauthorized)" in result.stderr
+        shown = json.loads(run(node, "query", "tx", error["txhash"], "-o", "json").stdout)
+        assert (shown["code"], shown["error"]) == (3, "unauthorized")
+    worker = json.loads(run(node, "query", "worker", "10.2.0.1", "-o", "json").stdout)
+    assert worker["worker_type"] == "m"
+
+
+def _post(node: RunningNode, tx: bytes) -> httpx.Response:
+    body = {"tx_bytes": base64.b64encode(tx).decode(), "mode": "commit"}
+    return httpx.post(f"{node.url}/v1/txs", json=body, timeout=30)
+
+
+def test_a_replayed_tx_and_a_tx_for_another_chain_are_refused(node: RunningNode) -> None:
+    account = json.loads(run(node, "query", "account", OTHER.address, "-o", "json").stdout)
+    msg = json.dumps({"set_worker_type": {"ip_address": "10.9.9.9", "worker_type": "z"}}).encode()
+    tx = build_execute_tx(
+        OTHER,
+        str(node.info["contract_address"]),
+        msg,
+        chain_id="wm-cli-e2e",
+        account_number=account_number_for(OTHER.address),
+        sequence=account["sequence"],
+        with_hint=True,
+    )
+    assert _post(node, tx).json()["error"] == "worker_not_found"  # included, refused by contract
+    replayed = _post(node, tx)
+    assert (replayed.status_code, replayed.json()["code"]) == (409, "wrong_sequence")
+    other_chain = build_execute_tx(
+        OTHER,
+        str(node.info["contract_address"]),
+        msg,
+        chain_id="secret-4",
+        account_number=account_number_for(OTHER.address),
+        sequence=account["sequence"] + 1,
+        with_hint=True,
+    )
+    refused = _post(node, other_chain)
+    assert (refused.status_code, refused.json()["code"]) == (401, "wrong_chain_id")
+    after = json.loads(run(node, "query", "account", OTHER.address, "-o", "json").stdout)
+    assert after["sequence"] == account["sequence"] + 1
+
+
+def test_usage_errors_exit_2(node: RunningNode) -> None:
+    result = run(
+        node,
+        "tx",
+        "register-worker",
+        "10.3.0.1",
+        "--wallet",
+        OWNER.address,
+        "--type",
+        "m",
+        "--from",
+        "admin",
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "exactly one of --report or --report-file" in result.stderr
+    assert run(node, "tx", "pause", "--from", "nobody", check=False).returncode == 1
+
+
+def test_an_unreachable_node_is_refused_clearly(node: RunningNode) -> None:
+    result = run(node, "query", "models", "--node", "http://127.0.0.1:9", check=False)
+    assert result.returncode == 1
+    assert "cannot reach" in result.stderr
+
+
+def test_verify_replays_the_log(node: RunningNode, tmp_path: Path) -> None:
+    result = run(node, "verify", "--json")
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert report["txs"] > 20
