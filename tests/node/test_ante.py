@@ -150,7 +150,7 @@ def test_an_oversized_tx_is_refused(store, clock) -> None:
     [
         ({"report_everything": {}}, "unknown execute message"),
         ({"register_worker": {"ip_address": 1}}, "register_worker.ip_address"),
-        (b"{not json", "message 0"),
+        (b"{not json", "not JSON"),
         (b"\x00\x01\x02 not json at all", "not JSON"),
     ],
 )

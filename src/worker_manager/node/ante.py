@@ -137,17 +137,25 @@ class AnteContext:
 
 
 def _contract_msg(ctx: AnteContext, raw: bytes) -> tuple[Any, Any]:
-    """Plaintext JSON, or (with an LCD decryptor) an encrypted envelope."""
-    stripped = raw.lstrip()
-    if stripped.startswith(b"{"):
-        return raw, None
+    """(message JSON, message key): plaintext JSON as our own clients send it, or
+    (with the LCD's decryptor) the encrypted envelope Secret's clients send."""
+    try:
+        return json.loads(raw), None
+    except ValueError:
+        pass
     if ctx.decrypt is None:
         raise AnteError(
             "invalid_message",
             CODE_UNKNOWN_REQUEST,
             "contract message is not JSON: unknown request",
         )
-    return ctx.decrypt(raw)
+    plaintext, key = ctx.decrypt(raw)
+    try:
+        return json.loads(plaintext), key
+    except ValueError as exc:
+        raise AnteError(
+            "invalid_message", CODE_UNKNOWN_REQUEST, "contract message is not JSON: unknown request"
+        ) from exc
 
 
 def _calls(ctx: AnteContext, decoded: DecodedTx) -> tuple[ContractCall, ...]:
@@ -160,12 +168,11 @@ def _calls(ctx: AnteContext, decoded: DecodedTx) -> tuple[ContractCall, ...]:
                 f"message {index} is for contract {message.contract}; this node runs "
                 f"{ctx.identity.contract_address}: invalid address",
             )
-        plaintext, _key = _contract_msg(ctx, message.msg)
+        msg_json, _key = _contract_msg(ctx, message.msg)
         try:
-            msg_json = json.loads(plaintext)
             parsed = parse_execute(msg_json)
-        except (ValueError, ContractError) as exc:
-            reason = exc.message if isinstance(exc, ContractError) else str(exc)
+        except ContractError as exc:
+            reason = exc.message
             raise AnteError(
                 "unknown_message",
                 CODE_UNKNOWN_REQUEST,

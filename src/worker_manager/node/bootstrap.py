@@ -1,5 +1,6 @@
 """The composition root: the one place that picks concrete parts for a node."""
 
+from worker_manager.home import node_seed
 from worker_manager.node.clock import Clock, SystemClock
 from worker_manager.node.node import Node
 from worker_manager.settings import Settings
@@ -15,10 +16,17 @@ def open_store(settings: Settings, *, migrate: bool = False) -> Store:
 
 
 def build_node(settings: Settings, *, clock: Clock | None = None, migrate: bool = False) -> Node:
-    """A node over the home's database (its schema must match this code unless ``migrate``)."""
+    """A node over the home's database (its schema must match this code unless ``migrate``).
+
+    It opens the encrypted envelopes of Secret's clients with the x25519 key
+    derived from the home's seed.
+    """
+    from worker_manager.lcd.envelopes import envelope_opener
+    from worker_manager.lcd.node_key import node_io_key
+
     store = open_store(settings, migrate=migrate)
     try:
-        return Node(
+        node = Node(
             store,
             clock or SystemClock(),
             block_interval_s=settings.block_interval_ms / 1000,
@@ -27,3 +35,6 @@ def build_node(settings: Settings, *, clock: Clock | None = None, migrate: bool 
     except Exception:
         store.close()
         raise
+    node.io_key = node_io_key(node_seed(settings))
+    node.ante.decrypt = envelope_opener(node.io_key, node.identity.code_hash)
+    return node

@@ -165,6 +165,7 @@ def _result(
     data: bytes = b"",
     events: list[dict[str, Any]] | None = None,
     exception: ContractError | None = None,
+    failed_msg_index: int | None = None,
 ) -> TxResult:
     return TxResult(
         hash=tx.hash,
@@ -179,6 +180,7 @@ def _result(
         gas_wanted=tx.gas_wanted,
         gas_used=gas_estimate(tx.size),
         time_ns=place.time_ns,
+        failed_msg_index=failed_msg_index,
         exception=exception,
     )
 
@@ -208,36 +210,38 @@ def deliver_tx(
     )
     datas: list[bytes] = []
     attributes: list[tuple[str, tuple[tuple[str, str], ...]]] = []
-    try:
-        for call in tx.calls:
-            info = MessageInfo(sender=tx.sender, funds=call.funds)
+    for index, call in enumerate(tx.calls):
+        info = MessageInfo(sender=tx.sender, funds=call.funds)
+        try:
             response = contract.execute(Deps(storage), env, info, call.msg)
-            datas.append(response.data)
-            attributes.append((message_name(call.msg), response.attributes))
-    except ContractError as err:
-        storage.rollback_tx()
-        return _result(
-            tx,
-            place,
-            code=CODE_CONTRACT_FAILED,
-            codespace="compute",
-            error=err.code,
-            log_text=err.message,
-            exception=err,
-        )
-    except Exception:
-        storage.rollback_tx()
-        log.exception(
-            "tx %s at height %d hit an internal error; it fails alone", tx.hash, place.height
-        )
-        return _result(
-            tx,
-            place,
-            code=CODE_INTERNAL,
-            codespace="worker-manager",
-            error="internal_error",
-            log_text="the node failed to run this transaction; see its log",
-        )
+        except ContractError as err:
+            storage.rollback_tx()
+            return _result(
+                tx,
+                place,
+                code=CODE_CONTRACT_FAILED,
+                codespace="compute",
+                error=err.code,
+                log_text=err.message,
+                exception=err,
+                failed_msg_index=index,
+            )
+        except Exception:
+            storage.rollback_tx()
+            log.exception(
+                "tx %s at height %d hit an internal error; it fails alone", tx.hash, place.height
+            )
+            return _result(
+                tx,
+                place,
+                code=CODE_INTERNAL,
+                codespace="worker-manager",
+                error="internal_error",
+                log_text="the node failed to run this transaction; see its log",
+                failed_msg_index=index,
+            )
+        datas.append(response.data)
+        attributes.append((message_name(call.msg), response.attributes))
     storage.commit_tx()
     if len(datas) == 1:
         data = datas[0]
@@ -269,6 +273,7 @@ def record_of(tx: PendingTx, result: TxResult) -> TxRecord:
         fee=json.dumps(tx.fee, separators=(",", ":"), sort_keys=True),
         memo=tx.memo,
         time_ns=result.time_ns,
+        failed_msg_index=result.failed_msg_index,
     )
 
 

@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker_manager import contract
 from worker_manager.contract import (
@@ -49,6 +49,9 @@ from worker_manager.store import SchemaError, Store
 from worker_manager.store.ledger import Account, BlockRecord, TxRecord
 from worker_manager.store.meta import NodeMeta
 from worker_manager.tx import MAX_TX_BYTES
+
+if TYPE_CHECKING:
+    from worker_manager.lcd.encryption import X25519KeyPair
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +153,8 @@ class Node:
             decrypt=decrypt,
         )
         self.producer = BlockProducer(self._commit_block, interval_s=block_interval_s)
+        #: The node's x25519 key for Secret's encrypted messages (set by the bootstrap).
+        self.io_key: X25519KeyPair | None = None
 
     # genesis ----------------------------------------------------------------
 

@@ -51,6 +51,8 @@ class TxResult:
     gas_wanted: int
     gas_used: int
     time_ns: int
+    #: Which message failed, when the contract refused one.
+    failed_msg_index: int | None = None
     #: The contract's refusal itself, for in-process callers (never stored).
     exception: ContractError | None = field(default=None, compare=False, repr=False)
 

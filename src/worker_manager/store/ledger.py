@@ -53,6 +53,8 @@ class TxRecord:
     fee: str
     memo: str
     time_ns: int
+    #: Which message of a failed tx failed (None when it succeeded or failed before any).
+    failed_msg_index: int | None = None
 
 
 def _tx(row: RowMapping) -> TxRecord:
@@ -76,6 +78,7 @@ def _tx(row: RowMapping) -> TxRecord:
         fee=row["fee"],
         memo=row["memo"],
         time_ns=row["time_ns"],
+        failed_msg_index=row["failed_msg_index"],
     )
 
 

@@ -117,6 +117,7 @@ txs = Table(
     Column("fee", Text, nullable=False),
     Column("memo", Text, nullable=False),
     Column("time_ns", BigInteger, nullable=False),
+    Column("failed_msg_index", Integer, nullable=True),
     Index("ix_txs_height_tx_index", "height", "tx_index", unique=True),
     Index("ix_txs_sender", "sender", "height"),
 )
