@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,8 +40,14 @@ def _cli(*args: str) -> str:
 
 @contextlib.contextmanager
 def bench_node(
-    admin: str, *, registration_mode: str = "admin", log_level: str = "warning"
+    admin: str,
+    *,
+    registration_mode: str = "admin",
+    log_level: str = "warning",
+    init_args: tuple[str, ...] = (),
+    prepare: Callable[[Path], object] | None = None,
 ) -> Iterator[BenchNode]:
+    """A served node in a temporary home; ``prepare(home)`` runs between init and serve."""
     with tempfile.TemporaryDirectory(prefix="wm-bench-") as tmp:
         home = Path(tmp) / "home"
         port = _free_port()
@@ -57,7 +63,10 @@ def bench_node(
             str(port),
             "--registration-mode",
             registration_mode,
+            *init_args,
         )
+        if prepare is not None:
+            prepare(home)
         info = json.loads(_cli("info", "--home", str(home), "--json"))
         url = str(info["lcd_url"])
         log = (Path(tmp) / "serve.log").open("wb")
@@ -77,7 +86,7 @@ def bench_node(
             env=os.environ.copy(),
         )
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120
             while True:
                 try:
                     if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:

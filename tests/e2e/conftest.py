@@ -104,7 +104,8 @@ def running_node(tmp_path: Path) -> Iterator[RunningNode]:
     url = str(info["lcd_url"])
     log_path = tmp_path / "serve.log"
     process = start_serve(["--home", str(home)], os.environ.copy(), log_path, url)
+    running = RunningNode(home, url, process, info, log_path)
     try:
-        yield RunningNode(home, url, process, info, log_path)
+        yield running
     finally:
-        stop(process)
+        stop(running.process)  # a test may have restarted it

@@ -131,10 +131,10 @@ def test_garbage_is_refused(node: Node, unchanged) -> None:
 
 
 def test_an_oversized_tx_is_refused(store, clock) -> None:
-    from tests.conftest import ADMIN
+    from tests.conftest import ADMIN, API
 
-    Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock)
-    small = Node(store, clock, block_interval_s=0, max_tx_bytes=2048)
+    Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=API)
+    small = Node(store, clock, api=API, block_interval_s=0, max_tx_bytes=2048)
     try:
         tx = signed(small, ADMIN_KEY, register_msg(attestation_report="a" * 4096))
         with pytest.raises(AnteError) as err:
@@ -186,10 +186,10 @@ def test_a_signers_next_tx_can_follow_before_the_block(node: Node) -> None:
 
 
 def test_txs_that_arrive_together_share_a_block(store, clock) -> None:
-    from tests.conftest import ADMIN
+    from tests.conftest import ADMIN, API
 
-    Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock)
-    batched = Node(store, clock, block_interval_s=0.2)
+    Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=API)
+    batched = Node(store, clock, api=API, block_interval_s=0.2)
     try:
         pending = [
             batched.broadcast(signed(batched, ADMIN_KEY, register_msg(f"10.0.1.{i}"), sequence=i))

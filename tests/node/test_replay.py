@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from tests.conftest import ADMIN, ADMIN_KEY, OTHER_KEY, OWNER, OWNER_KEY, register_msg
+from tests.conftest import ADMIN, ADMIN_KEY, API, OTHER_KEY, OWNER, OWNER_KEY, register_msg
 from tests.node.test_ante import send, signed
 from worker_manager.node import Node
 from worker_manager.node.replay import ReplayError, replay
@@ -49,11 +49,11 @@ def test_replaying_the_log_rebuilds_the_same_state(
 ) -> None:
     _history(node)
     target = _fresh(tmp_path)
-    report = replay(store, target)
+    report = replay(store, target, API)
     assert report.ok, report.mismatches
     assert report.blocks == node.height
     assert report.txs >= 9
-    replayed = Node(target, node.clock)
+    replayed = Node(target, node.clock, api=API)
     assert replayed.query(b'{"get_urls":{}}') == node.query(b'{"get_urls":{}}')
     assert replayed.get_account(OWNER) == node.get_account(OWNER)
     target.close()
@@ -67,10 +67,10 @@ def test_a_state_that_disagrees_with_its_log_is_caught(
         session.connection.execute(
             update(workers).where(workers.c.ip_address == "10.0.0.1").values(worker_type="x")
         )
-    report = replay(store, _fresh(tmp_path))
+    report = replay(store, _fresh(tmp_path), API)
     assert report.mismatches == ["table workers: replayed state differs from the source"]
 
 
 def test_replay_needs_an_empty_target(node: Node, store: Store) -> None:
     with pytest.raises(ReplayError, match="not empty"):
-        replay(store, store)
+        replay(store, store, API)

@@ -10,6 +10,7 @@ from worker_manager.api import hot, routes_node, routes_query, routes_tx
 from worker_manager.api.errors import ante_error_handler, contract_error_handler, problem
 from worker_manager.api.hot import HotPaths
 from worker_manager.contract import ContractError
+from worker_manager.lcd import routes as lcd_routes
 from worker_manager.node import Node
 from worker_manager.node.ante import AnteError
 
@@ -35,6 +36,7 @@ def create_api(node: Node) -> FastAPI:
     app.include_router(routes_node.router)
     app.include_router(routes_query.router)
     app.include_router(routes_tx.router)
+    app.include_router(lcd_routes.router)
     return app
 
 

@@ -86,13 +86,15 @@ async def query(node: Node, body: bytes) -> Answer:
 async def urls(node: Node, query_string: bytes) -> Answer:
     params = parse_qs(query_string.decode("latin-1"))
     model = params.get("model", [None])[-1]
+    subscriber = params.get("subscriber", [None])[-1]
     limit_text = params.get("limit", [None])[-1]
     limit = None
     if limit_text is not None:
         if not limit_text.isdigit() or int(limit_text) < 1:
             return problem(422, "invalid_request", "limit must be a whole number, at least 1")
         limit = int(limit_text)
-    return await query(node, query_message("get_urls", model=model, limit=limit))
+    message = query_message("get_urls", model=model, subscriber=subscriber, limit=limit)
+    return await query(node, message)
 
 
 def _tx_request(raw: bytes) -> tuple[bytes, bool] | Answer:

@@ -81,10 +81,25 @@ async def models(request: Request) -> Response:
 async def urls(
     request: Request,
     model: Annotated[str | None, Query(description="Model (worker type); all if omitted.")] = None,
+    subscriber: Annotated[
+        str | None, Query(description="Order for this subscriber (its public key, hex).")
+    ] = None,
     limit: Annotated[int | None, Query(ge=1, description="At most this many URLs.")] = None,
 ) -> Response:
-    """``{"urls": [...]}``: URLs of the workers serving ``model``."""
-    return await answer(_node(request), query_message("get_urls", model=model, limit=limit))
+    """``{"urls": [...]}``: URLs of the live workers serving ``model``, in assignment order."""
+    message = query_message("get_urls", model=model, subscriber=subscriber, limit=limit)
+    return await answer(_node(request), message)
+
+
+@router.get(
+    "/v1/liveliness/challenge",
+    tags=["contract"],
+    summary="This epoch's liveliness challenge",
+    response_class=Response,
+)
+async def liveliness_challenge(request: Request) -> Response:
+    """``{"challenge", "epoch", "expires_at", "epoch_seconds"}``: what workers answer now."""
+    return await answer(_node(request), query_message("get_liveliness_challenge"))
 
 
 @router.get(

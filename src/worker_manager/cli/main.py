@@ -3,7 +3,13 @@
 import typer
 
 from worker_manager import __version__
-from worker_manager.cli import keys_commands, node_commands, query_commands, tx_commands
+from worker_manager.cli import (
+    agent_command,
+    keys_commands,
+    node_commands,
+    query_commands,
+    tx_commands,
+)
 
 app = typer.Typer(
     name="worker-manager",
@@ -39,6 +45,7 @@ app.command()(node_commands.serve)
 app.command()(node_commands.info)
 app.command()(node_commands.migrate)
 app.command()(node_commands.verify)
+app.command()(agent_command.agent)
 app.add_typer(keys_commands.app, name="keys")
 app.add_typer(tx_commands.app, name="tx")
 app.add_typer(query_commands.app, name="query")

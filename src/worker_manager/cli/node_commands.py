@@ -2,6 +2,7 @@
 
 import logging
 import shutil
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,16 +21,18 @@ from worker_manager.cli.common import (
     stderr,
 )
 from worker_manager.contract import ContractError
-from worker_manager.home import HomeError, is_initialised, write_home
+from worker_manager.home import HomeError, is_initialised, node_seed, write_home
 from worker_manager.node import Node, NodeNotInitialised, SystemClock
 from worker_manager.node.bootstrap import build_node, open_store
 from worker_manager.node.identity import InvalidChainId, validate_chain_id
+from worker_manager.node.secrets_api import SeededApi
 from worker_manager.settings import DEFAULT_HOST, DEFAULT_PORT, KEYRING_DIR, LOG_LEVELS, Settings
 from worker_manager.store import SchemaError
 
 log = logging.getLogger("worker_manager")
 
 DEV_CHAIN_ID = "worker-manager-dev"
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 def _setup_logging(level: str) -> None:
@@ -71,6 +74,7 @@ def create_home(
                 chain_id=chain_id,
                 admin=admin,
                 clock=SystemClock(),
+                api=SeededApi(node_seed(settings)),
                 instantiate_msg=instantiate_msg,
             )
         finally:
@@ -114,6 +118,15 @@ def init(
         str | None,
         typer.Option(help="URL of workers that register none, e.g. https://{host}:21434"),
     ] = None,
+    epoch_seconds: Annotated[
+        int | None, typer.Option(help="Liveliness epoch length (default 60).")
+    ] = None,
+    grace_epochs: Annotated[
+        int | None, typer.Option(help="Missed served epochs before stale (default 3).")
+    ] = None,
+    work_period_seconds: Annotated[
+        int | None, typer.Option(help="Work-report period length (default 3600).")
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Create a node home: config, database, and the contract instantiated with ADMIN.
@@ -129,8 +142,13 @@ def init(
     except InvalidChainId as exc:
         fail(str(exc), EXIT_USAGE)
     msg: dict[str, Any] = {"registration_mode": registration_mode}
-    if url_template is not None:
-        msg["url_template"] = url_template
+    optional = {
+        "url_template": url_template,
+        "epoch_seconds": epoch_seconds,
+        "grace_epochs": grace_epochs,
+        "work_period_seconds": work_period_seconds,
+    }
+    msg.update({name: value for name, value in optional.items() if value is not None})
     try:
         settings = create_home(
             target,
@@ -282,6 +300,11 @@ def serve(
         node.store.safe_url,
     )
     log.info("listening on %s", settings.lcd_url)
+    node.ticker.start()
+    # The block producer and the HTTP loop share the GIL; each database call of the
+    # producer gives it up, and by default it waits up to 5 ms to get it back.
+    # A shorter switch interval keeps blocks flowing under load (see bench/README.md).
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     try:
         run_server(
             create_app(node), host=settings.host, port=settings.port, log_level=settings.log_level
@@ -315,7 +338,7 @@ def verify(home: HomeOption = None, json_output: JsonFlag = False) -> None:
         try:
             source.check_schema()
             replica.migrate()
-            report = replay(source, replica)
+            report = replay(source, replica, SeededApi(node_seed(settings)))
         except (ReplayError, SchemaError) as exc:
             fail(str(exc))
         finally:

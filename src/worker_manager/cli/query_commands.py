@@ -1,7 +1,10 @@
 """``worker-manager query``: read the contract and the node (no key needed, except a
 subscriber key to sign get_workers' proof)."""
 
+import csv
 import json
+import sys
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -59,18 +62,21 @@ def models(node: NodeOption = None, output: OutputOption = Output.table) -> None
 @app.command()
 def urls(
     model: Annotated[str | None, typer.Option(help="Only workers serving this model.")] = None,
+    subscriber: Annotated[
+        str | None, typer.Option(help="Order as assigned to this subscriber (public key, hex).")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
     node: NodeOption = None,
     output: OutputOption = Output.table,
 ) -> None:
-    """URLs of the workers serving a model.
+    """URLs of the live workers serving a model, in assignment order.
 
     Example:
 
-      worker-manager query urls --model llama3.3:70b
+      worker-manager query urls --model llama3.3:70b --subscriber 02ab...
     """
     with _client(node) as client:
-        found = call(output, lambda: client.urls(model, limit=limit))
+        found = call(output, lambda: client.urls(model, subscriber=subscriber, limit=limit))
     _print_list(f"urls for {model or 'all models'}", found, output, "urls")
 
 
@@ -286,3 +292,116 @@ def raw(
         fail(f"the message is not JSON: {exc}", EXIT_USAGE)
     with _client(node) as client:
         print_json(call(output, lambda: client.query(msg)))
+
+
+@app.command()
+def challenge(node: NodeOption = None, output: OutputOption = Output.table) -> None:
+    """This epoch's liveliness challenge, and when it expires.
+
+    Example:
+
+      worker-manager query challenge -o json
+    """
+    with _client(node) as client:
+        data = call(output, client.liveliness_challenge)
+    if output is Output.json:
+        print_json(data)
+    else:
+        print_fields("liveliness challenge", data)
+
+
+class WorkBy(StrEnum):
+    worker = "worker"
+    subscriber = "subscriber"
+    period = "period"
+    wallet = "wallet"
+    reports = "reports"
+
+
+class Format(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+_TOTAL_FIELDS = ("key", "lines", "requests", "input_tokens", "output_tokens")
+_REPORT_FIELDS = (
+    "period",
+    "ip_address",
+    "payment_wallet",
+    "subscriber",
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "reported_height",
+)
+
+
+def _all_reports(client: Client, **filters: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    while True:
+        page = client.work_reports(**filters, limit=1000)
+        found.extend(page)
+        if len(page) < 1000:
+            return found
+        last = page[-1]
+        filters["start_after"] = {"period": last["period"], "ip_address": last["ip_address"]}
+
+
+@app.command()
+def work(
+    by: Annotated[
+        WorkBy,
+        typer.Option(
+            help="Sum per worker, subscriber, period or wallet; or list every report line."
+        ),
+    ] = WorkBy.worker,
+    export_format: Annotated[Format, typer.Option("--format", help="csv or json.")] = Format.csv,
+    from_period: Annotated[int | None, typer.Option(help="First period (inclusive).")] = None,
+    to_period: Annotated[int | None, typer.Option(help="Last period (inclusive).")] = None,
+    worker_address: Annotated[str | None, typer.Option("--worker", help="One worker.")] = None,
+    subscriber: Annotated[str | None, typer.Option(help="One subscriber.")] = None,
+    node: NodeOption = None,
+) -> None:
+    """Export reported work (for the rewards step), summed or line by line.
+
+    Example:
+
+      worker-manager query work --by wallet --from-period 493674 --format csv > rewards.csv
+    """
+    output = Output.json if export_format is Format.json else Output.table
+    with _client(node) as client:
+        if by is WorkBy.reports:
+            reports = call(output, lambda: _all_reports(client, ip_address=worker_address))
+            rows = [
+                {
+                    **{
+                        k: r[k]
+                        for k in ("period", "ip_address", "payment_wallet", "reported_height")
+                    },
+                    **line,
+                }
+                for r in reports
+                if (from_period is None or r["period"] >= from_period)
+                and (to_period is None or r["period"] <= to_period)
+                for line in r["usage"]
+                if subscriber is None or line["subscriber"] == subscriber.lower()
+            ]
+            fields: tuple[str, ...] = _REPORT_FIELDS
+        else:
+            rows = call(
+                output,
+                lambda: client.work_totals(
+                    by.value,
+                    from_period=from_period,
+                    to_period=to_period,
+                    ip_address=worker_address,
+                    subscriber=subscriber,
+                ),
+            )
+            fields = _TOTAL_FIELDS
+    if export_format is Format.json:
+        print_json(rows)
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)

@@ -185,6 +185,27 @@ def remove_worker(
     _send(home, from_key, node, output, {"remove_worker": {"ip_address": ip_address}})
 
 
+@app.command("set-worker-paused")
+def set_worker_paused(
+    ip_address: Ip,
+    from_key: FromOption,
+    paused: Annotated[
+        bool, typer.Option("--paused/--resume", help="Take it out of service, or put it back.")
+    ] = True,
+    home: HomeOption = None,
+    node: NodeOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """Take a worker you own out of service (maintenance), or --resume it.
+
+    Example:
+
+      worker-manager tx set-worker-paused 10.0.0.1 --paused --from operator
+    """
+    msg = {"set_worker_paused": {"ip_address": ip_address, "paused": paused}}
+    _send(home, from_key, node, output, msg)
+
+
 @app.command("propose-admin")
 def propose_admin(
     new_admin: Annotated[str, typer.Argument(help="secret1… that will accept the role.")],

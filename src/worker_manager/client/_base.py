@@ -19,6 +19,7 @@ from worker_manager.client._exceptions import (
     TxRejected,
 )
 from worker_manager.client._types import Account, NodeInfo, TxResult
+from worker_manager.contract.liveliness import liveliness_sign_bytes, work_sign_bytes
 from worker_manager.keys import PrivateKey
 from worker_manager.tx import DEFAULT_FEE, Coin, Fee, build_execute_tx
 
@@ -185,6 +186,10 @@ class BaseClient(Generic[R]):
         """Remove a worker you own (or any worker, as the admin)."""
         return self.execute({"remove_worker": {"ip_address": ip_address}})
 
+    def set_worker_paused(self, ip_address: str, paused: bool) -> R:
+        """Take a worker you own out of service, or put it back."""
+        return self.execute({"set_worker_paused": {"ip_address": ip_address, "paused": paused}})
+
     def propose_admin(self, new_admin: str) -> R:
         """Offer the admin role (admin only); it moves when ``new_admin`` accepts."""
         return self.execute({"propose_admin": {"new_admin": new_admin}})
@@ -212,6 +217,11 @@ class BaseClient(Generic[R]):
         url_template: str | None = None,
         max_attestation_report_bytes: int | None = None,
         require_listed_subscribers: bool | None = None,
+        epoch_seconds: int | None = None,
+        grace_epochs: int | None = None,
+        offline_after_epochs: int | None = None,
+        work_period_seconds: int | None = None,
+        work_report_window_periods: int | None = None,
     ) -> R:
         """Change contract settings (admin only); omitted ones stay."""
         body = _fields(
@@ -219,6 +229,11 @@ class BaseClient(Generic[R]):
             url_template=url_template,
             max_attestation_report_bytes=max_attestation_report_bytes,
             require_listed_subscribers=require_listed_subscribers,
+            epoch_seconds=epoch_seconds,
+            grace_epochs=grace_epochs,
+            offline_after_epochs=offline_after_epochs,
+            work_period_seconds=work_period_seconds,
+            work_report_window_periods=work_report_window_periods,
         )
         return self.execute({"set_config": body})
 
@@ -229,6 +244,65 @@ class BaseClient(Generic[R]):
     def unpause(self) -> R:
         """Resume after ``pause`` (admin only)."""
         return self.execute({"unpause": {}})
+
+
+def _needs_inner_signature(worker_key: PrivateKey | None, signer: PrivateKey | None) -> bool:
+    """A worker key that signs the tx itself needs no second signature in the message."""
+    return worker_key is not None and (signer is None or signer.secret != worker_key.secret)
+
+
+def liveliness_message(
+    info: NodeInfo,
+    ip_address: str,
+    challenge: str,
+    load: int,
+    *,
+    worker_key: PrivateKey | None,
+    signer: PrivateKey | None,
+) -> dict[str, Any]:
+    """``report_liveliness``, signed by the worker key when it does not sign the tx."""
+    body: dict[str, Any] = {"ip_address": ip_address, "challenge": challenge, "load": load}
+    if worker_key is not None and _needs_inner_signature(worker_key, signer):
+        sign_bytes = liveliness_sign_bytes(
+            chain_id=info.chain_id,
+            contract=info.contract_address,
+            ip_address=ip_address,
+            challenge=challenge,
+            load=load,
+        )
+        body["signature"] = worker_key.sign(sign_bytes).hex()
+    return {"report_liveliness": body}
+
+
+def work_message(
+    info: NodeInfo,
+    ip_address: str,
+    period: int,
+    usage: list[dict[str, Any]],
+    *,
+    worker_key: PrivateKey | None,
+    signer: PrivateKey | None,
+) -> dict[str, Any]:
+    """``report_work``, signed by the worker key when it does not sign the tx."""
+    body: dict[str, Any] = {"ip_address": ip_address, "period": period, "usage": usage}
+    if worker_key is not None and _needs_inner_signature(worker_key, signer):
+        sign_bytes = work_sign_bytes(
+            chain_id=info.chain_id,
+            contract=info.contract_address,
+            ip_address=ip_address,
+            period=period,
+            usage=usage,
+        )
+        body["signature"] = worker_key.sign(sign_bytes).hex()
+    return {"report_work": body}
+
+
+def work_totals_query(by: str, **filters: Any) -> dict[str, Any]:
+    return {"get_work_totals": {"by": by, **_fields(**filters)}}
+
+
+def work_reports_query(**filters: Any) -> dict[str, Any]:
+    return {"get_work_reports": _fields(**filters)}
 
 
 def workers_query(
@@ -246,8 +320,8 @@ def workers_query(
     return {"get_workers": {**proof, **_fields(**page)}}
 
 
-def urls_query(model: str | None, limit: int | None) -> dict[str, Any]:
-    return {"get_u_r_ls": _fields(model=model, limit=limit)}
+def urls_query(model: str | None, limit: int | None, subscriber: str | None) -> dict[str, Any]:
+    return {"get_u_r_ls": _fields(model=model, limit=limit, subscriber=subscriber)}
 
 
 def subscribers_query(start_after: str | None, limit: int | None) -> dict[str, Any]:

@@ -9,10 +9,14 @@ import httpx
 
 from worker_manager.client._base import (
     BaseClient,
+    liveliness_message,
     raise_for_answer,
     subscribers_query,
     tx_result,
     urls_query,
+    work_message,
+    work_reports_query,
+    work_totals_query,
     workers_query,
 )
 from worker_manager.client._exceptions import TransportError, TxRejected
@@ -138,7 +142,51 @@ class Client(BaseClient[TxResult]):
         """Sign and send without waiting; look the result up with :meth:`tx`."""
         return Queued(self._send(msg, funds, memo, wait=False)["txhash"])
 
+    def report_liveliness(
+        self,
+        ip_address: str,
+        *,
+        worker_key: PrivateKey | None = None,
+        load: int = 0,
+        challenge: str | None = None,
+    ) -> TxResult:
+        """Answer this epoch's challenge for a worker (signed by ``worker_key`` if given)."""
+        answer = challenge or self.liveliness_challenge()["challenge"]
+        return self.execute(
+            liveliness_message(
+                self.info(), ip_address, answer, load, worker_key=worker_key, signer=self.key
+            )
+        )
+
+    def report_work(
+        self,
+        ip_address: str,
+        period: int,
+        usage: list[dict[str, Any]],
+        *,
+        worker_key: PrivateKey | None = None,
+    ) -> TxResult:
+        """Report a finished period's usage lines (signed by ``worker_key`` if given)."""
+        return self.execute(
+            work_message(
+                self.info(), ip_address, period, usage, worker_key=worker_key, signer=self.key
+            )
+        )
+
     # queries ----------------------------------------------------------------
+
+    def liveliness_challenge(self) -> dict[str, Any]:
+        """``{"challenge", "epoch", "expires_at", "epoch_seconds"}`` of the current epoch."""
+        answer: dict[str, Any] = self.query({"get_liveliness_challenge": {}})
+        return answer
+
+    def work_totals(self, by: str, **filters: Any) -> list[dict[str, Any]]:
+        """Usage summed per worker, subscriber, period or wallet."""
+        return list(self.query(work_totals_query(by, **filters))["totals"])
+
+    def work_reports(self, **filters: Any) -> list[dict[str, Any]]:
+        """Work reports, in (period, worker) order."""
+        return list(self.query(work_reports_query(**filters))["reports"])
 
     def query(self, msg: dict[str, Any]) -> Any:
         """Run any query message and return its JSON answer."""
@@ -173,9 +221,12 @@ class Client(BaseClient[TxResult]):
         """The models served, sorted."""
         return list(self.query({"get_models": {}})["models"])
 
-    def urls(self, model: str | None = None, *, limit: int | None = None) -> list[str]:
-        """URLs of the workers serving ``model`` (all if None)."""
-        return list(self.query(urls_query(model, limit))["urls"])
+    def urls(
+        self, model: str | None = None, *, subscriber: str | None = None, limit: int | None = None
+    ) -> list[str]:
+        """URLs of the live workers serving ``model`` (all if None), in the order
+        assigned to ``subscriber``."""
+        return list(self.query(urls_query(model, limit, subscriber))["urls"])
 
     def config(self) -> Config:
         """The contract's settings."""

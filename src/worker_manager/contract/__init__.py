@@ -23,8 +23,10 @@ from worker_manager.contract.contract import (
     instantiate,
     query,
     query_answer,
+    sudo,
 )
 from worker_manager.contract.deps import (
+    Api,
     BlockInfo,
     Coin,
     ContractInfo,
@@ -37,12 +39,18 @@ from worker_manager.contract.deps import (
     TransactionInfo,
 )
 from worker_manager.contract.error import ContractError
-from worker_manager.contract.msg import parse_execute, parse_instantiate, parse_query
+from worker_manager.contract.msg import (
+    parse_execute,
+    parse_instantiate,
+    parse_query,
+    parse_sudo,
+)
 from worker_manager.contract.response import Event, Response
 
 __all__ = [
     "CONTRACT_NAME",
     "CONTRACT_VERSION",
+    "Api",
     "BlockInfo",
     "Coin",
     "ContractError",
@@ -61,6 +69,8 @@ __all__ = [
     "parse_execute",
     "parse_instantiate",
     "parse_query",
+    "parse_sudo",
     "query",
     "query_answer",
+    "sudo",
 ]

@@ -23,6 +23,7 @@ from worker_manager.contract.msg import (
 from worker_manager.contract.response import Response
 from worker_manager.contract.state import Config, RegistrationMode, Subscriber
 from worker_manager.contract.validate import canonical_address, public_key_hex, url_template
+from worker_manager.contract.workers import serving_changed
 
 MIN_ATTESTATION_REPORT_BYTES = 1024
 MAX_ATTESTATION_REPORT_BYTES = 1024 * 1024
@@ -86,15 +87,49 @@ def execute_remove_subscriber(
     return Response.of("remove_subscriber", {"public_key": key}, public_key=key)
 
 
+#: (least, most) of each whole-number setting. Seconds-long epochs and periods
+#: are allowed for tests and demos; production wants a minute or more.
+NUMBER_RANGES: dict[str, tuple[int, int]] = {
+    "epoch_seconds": (1, 86_400),
+    "grace_epochs": (1, 10_000),
+    "offline_after_epochs": (1, 100_000),
+    "work_period_seconds": (1, 30 * 86_400),
+    "work_report_window_periods": (1, 100_000),
+}
+
+
+def _numbers(values: dict[str, int | None], current: Config) -> dict[str, int]:
+    changes: dict[str, int] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        low, high = NUMBER_RANGES[name]
+        if not low <= value <= high:
+            raise InvalidConfig(name, f"must be between {low} and {high}, got {value}")
+        changes[name] = value
+    grace = changes.get("grace_epochs", current.grace_epochs)
+    offline = changes.get("offline_after_epochs", current.offline_after_epochs)
+    if offline <= grace:
+        raise InvalidConfig(
+            "offline_after_epochs",
+            f"must be more than grace_epochs ({grace}): a worker is stale in between",
+        )
+    return changes
+
+
 def config_changes(
     *,
     registration_mode: str | None,
     url_template_value: str | None,
     max_attestation_report_bytes: int | None,
     require_listed_subscribers: bool | None,
+    numbers: dict[str, int | None] | None = None,
+    current: Config | None = None,
 ) -> dict[str, Any]:
     """Validate optional config fields (shared by instantiate and set_config)."""
     changes: dict[str, Any] = {}
+    if numbers:
+        changes.update(_numbers(numbers, current or Config(admin="")))
     if registration_mode is not None:
         changes["registration_mode"] = RegistrationMode(registration_mode)
     if url_template_value is not None:
@@ -123,10 +158,13 @@ def execute_set_config(deps: Deps, info: MessageInfo, config: Config, msg: SetCo
         url_template_value=msg.url_template,
         max_attestation_report_bytes=msg.max_attestation_report_bytes,
         require_listed_subscribers=msg.require_listed_subscribers,
+        numbers={name: getattr(msg, name) for name in NUMBER_RANGES},
+        current=config,
     )
     if not changes:
         raise InvalidMessage("set_config: give at least one setting to change")
     deps.storage.save_config(config.with_changes(**changes))
+    serving_changed(deps)
     return Response.of(
         "set_config",
         {"changed": sorted(changes)},

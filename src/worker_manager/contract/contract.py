@@ -2,22 +2,26 @@
 
 from typing import assert_never
 
-from worker_manager.contract import admin, queries, workers
+from worker_manager.contract import admin, queries, reports, workers
 from worker_manager.contract.auth import load_config
 from worker_manager.contract.deps import Deps, Env, MessageInfo, QueryDeps
 from worker_manager.contract.error import AlreadyInstantiated, Paused
 from worker_manager.contract.msg import (
-    ADMIN_MESSAGES,
+    ALLOWED_WHILE_PAUSED,
     AcceptAdmin,
     AddSubscriber,
     CancelAdminProposal,
+    EpochTick,
     ExecuteMsg,
     GetConfig,
+    GetLivelinessChallenge,
     GetModels,
     GetSubscribers,
     GetUrls,
     GetWorker,
     GetWorkers,
+    GetWorkReports,
+    GetWorkTotals,
     InstantiateMsg,
     Pause,
     ProposeAdmin,
@@ -26,11 +30,15 @@ from worker_manager.contract.msg import (
     RegisterWorker,
     RemoveSubscriber,
     RemoveWorker,
+    ReportLiveliness,
+    ReportWork,
     SetConfig,
     SetWorkerAddress,
+    SetWorkerPaused,
     SetWorkerType,
     SetWorkerUrl,
     SetWorkerWallet,
+    SudoMsg,
     Unpause,
 )
 from worker_manager.contract.response import Response
@@ -51,6 +59,7 @@ def instantiate(deps: Deps, env: Env, info: MessageInfo, msg: InstantiateMsg) ->
         url_template_value=msg.url_template,
         max_attestation_report_bytes=msg.max_attestation_report_bytes,
         require_listed_subscribers=msg.require_listed_subscribers,
+        numbers={name: getattr(msg, name) for name in admin.NUMBER_RANGES},
     )
     config = Config(admin=sender).with_changes(**changes)
     deps.storage.save_config(config)
@@ -64,10 +73,12 @@ def instantiate(deps: Deps, env: Env, info: MessageInfo, msg: InstantiateMsg) ->
 
 
 def execute(deps: Deps, env: Env, info: MessageInfo, msg: ExecuteMsg) -> Response:
-    """Run one execute message for an authenticated sender."""
+    """Run one execute message for an authenticated sender.
+
+    As on a chain, ``info.sender`` is trusted: the node derived it from a verified
+    signature (or checked it, for trusted in-process calls)."""
     config = load_config(deps.storage)
-    info = MessageInfo(sender=canonical_address("sender", info.sender), funds=info.funds)
-    if config.paused and not isinstance(msg, ADMIN_MESSAGES):
+    if config.paused and not isinstance(msg, ALLOWED_WHILE_PAUSED):
         raise Paused()
     match msg:
         case RegisterWorker():
@@ -82,6 +93,12 @@ def execute(deps: Deps, env: Env, info: MessageInfo, msg: ExecuteMsg) -> Respons
             return workers.execute_set_worker_url(deps, env, info, msg)
         case RemoveWorker():
             return workers.execute_remove_worker(deps, info, config, msg)
+        case SetWorkerPaused():
+            return workers.execute_set_worker_paused(deps, env, info, msg)
+        case ReportLiveliness():
+            return reports.execute_report_liveliness(deps, env, info, config, msg)
+        case ReportWork():
+            return reports.execute_report_work(deps, env, info, config, msg)
         case ProposeAdmin():
             return admin.execute_propose_admin(deps, info, config, msg)
         case AcceptAdmin():
@@ -102,9 +119,17 @@ def execute(deps: Deps, env: Env, info: MessageInfo, msg: ExecuteMsg) -> Respons
             assert_never(msg)
 
 
+def sudo(deps: Deps, env: Env, msg: SudoMsg) -> Response:
+    """Run a message only the node itself sends (CosmWasm's ``sudo``)."""
+    match msg:
+        case EpochTick():
+            return reports.sudo_epoch_tick(deps, env)
+        case _:
+            assert_never(msg)
+
+
 def query_answer(deps: QueryDeps, env: Env, msg: QueryMsg) -> QueryAnswer:
     """Answer one query as a typed value (``query`` serialises it)."""
-    del env  # queries read state only; liveliness will read the block time
     match msg:
         case GetWorkers():
             return queries.query_workers(deps, msg)
@@ -118,6 +143,12 @@ def query_answer(deps: QueryDeps, env: Env, msg: QueryMsg) -> QueryAnswer:
             return queries.query_config(deps)
         case GetSubscribers():
             return queries.query_subscribers(deps, msg)
+        case GetLivelinessChallenge():
+            return reports.query_challenge(deps, env)
+        case GetWorkReports():
+            return reports.query_work_reports(deps, msg)
+        case GetWorkTotals():
+            return reports.query_work_totals(deps, msg)
         case _:
             assert_never(msg)
 

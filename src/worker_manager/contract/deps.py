@@ -11,7 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from worker_manager.contract.state import Config, Subscriber, Worker, WorkerPage
+from worker_manager.contract.state import (
+    Config,
+    LivelinessState,
+    ServingWorker,
+    Subscriber,
+    Worker,
+    WorkerPage,
+    WorkReport,
+    WorkTotal,
+)
 
 NANOS_PER_SECOND = 1_000_000_000
 
@@ -93,6 +102,14 @@ class Storage(Protocol):
 
     def remove_subscriber(self, public_key: str) -> None: ...
 
+    def load_liveliness(self) -> LivelinessState: ...
+
+    def save_liveliness(self, state: LivelinessState) -> None: ...
+
+    def has_work_report(self, ip_address: str, period: int) -> bool: ...
+
+    def insert_work_report(self, report: WorkReport) -> None: ...
+
 
 class QueryStorage(Storage, Protocol):
     """Point access plus the ordered and aggregate reads that queries need."""
@@ -113,12 +130,54 @@ class QueryStorage(Storage, Protocol):
 
     def list_subscribers(self, *, start_after: str | None, limit: int) -> list[Subscriber]: ...
 
+    def serving_workers(self, worker_type: str | None, min_index: int) -> list[ServingWorker]:
+        """Workers (of one type, or all) whose ``last_seen_index`` is at least ``min_index``."""
+        ...
+
+    def serving_types(self, min_index: int) -> list[str]:
+        """Distinct types of the workers seen since ``min_index``, sorted."""
+        ...
+
+    def work_reports(
+        self,
+        *,
+        ip_address: str | None,
+        period: int | None,
+        start_after: tuple[int, str] | None,
+        limit: int,
+    ) -> list[WorkReport]:
+        """Reports in (period, ip_address) order after ``start_after``."""
+        ...
+
+    def work_totals(
+        self,
+        *,
+        by: str,
+        from_period: int | None,
+        to_period: int | None,
+        ip_address: str | None,
+        subscriber: str | None,
+    ) -> list[WorkTotal]:
+        """Usage summed per ``by`` ("worker", "subscriber", "period" or "wallet")."""
+        ...
+
+
+class Api(Protocol):
+    """What the host provides beyond storage (CosmWasm's ``Api``): deterministic
+    functions of secrets the contract must not hold itself."""
+
+    def liveliness_challenge(self, epoch: int) -> bytes:
+        """The 32-byte challenge of ``epoch``: the same on every node of the network,
+        and not computable ahead of time without the node's secret seed."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Deps:
-    """What an execute gets: point access to state."""
+    """What an execute gets: point access to state, and the host's functions."""
 
     storage: Storage
+    api: Api
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +185,4 @@ class QueryDeps:
     """What a query gets: point and ordered access to committed state."""
 
     storage: QueryStorage
+    api: Api

@@ -9,6 +9,15 @@ aborts the whole message: the node rolls its store transaction back.
 from typing import ClassVar
 
 
+def error_json(code: str, message: str) -> dict[str, dict[str, str]]:
+    """CosmWasm's ``StdError::GenericErr`` shape for a refusal with ``code`` and ``message``.
+
+    The one definition of the error JSON a client sees: :meth:`ContractError.to_json`
+    uses it, and the LCD rebuilds it from a recorded tx's ``error`` and ``log``.
+    """
+    return {"generic_err": {"msg": f"{code}: {message}"}}
+
+
 class ContractError(Exception):
     """Base of all contract refusals. ``code`` is stable; ``str(err)`` is for people."""
 
@@ -30,7 +39,7 @@ class ContractError(Exception):
 
     def to_json(self) -> dict[str, dict[str, str]]:
         """CosmWasm's ``StdError::GenericErr`` shape, which Secret clients print as-is."""
-        return {"generic_err": {"msg": f"{self.code}: {self.message}"}}
+        return error_json(self.code, self.message)
 
 
 class InvalidMessage(ContractError):
@@ -214,6 +223,31 @@ class NoPendingAdmin(ContractError):
 
     def __init__(self) -> None:
         super().__init__("no admin hand-over has been proposed")
+
+
+class StaleChallenge(ContractError):
+    """The answer is not to the current or the previous epoch's challenge."""
+
+    code = "stale_challenge"
+
+    def __init__(self, ip_address: str, epoch: int) -> None:
+        super().__init__(
+            f"worker {ip_address} answered a challenge that is neither epoch {epoch}'s nor "
+            f"epoch {epoch - 1}'s; fetch the current one (get_liveliness_challenge)"
+        )
+        self.ip_address = ip_address
+        self.epoch = epoch
+
+
+class ReportAlreadyFiled(ContractError):
+    """The worker already reported work for this period (it is never counted twice)."""
+
+    code = "report_already_filed"
+
+    def __init__(self, ip_address: str, period: int) -> None:
+        super().__init__(f"worker {ip_address} already reported its work for period {period}")
+        self.ip_address = ip_address
+        self.period = period
 
 
 class InvalidConfig(InvalidField):

@@ -22,6 +22,10 @@ DEFAULT_URLS_LIMIT = 100
 MAX_URLS_LIMIT = 1000
 DEFAULT_SUBSCRIBERS_LIMIT = 100
 MAX_SUBSCRIBERS_LIMIT = 1000
+DEFAULT_WORK_REPORTS_LIMIT = 100
+MAX_WORK_REPORTS_LIMIT = 1000
+#: One work report holds at most this many subscriber lines.
+MAX_USAGE_LINES = 1000
 
 RegistrationModeName = Literal["admin", "open"]
 
@@ -42,6 +46,11 @@ class InstantiateMsg(Message):
     url_template: str | None = None
     max_attestation_report_bytes: int | None = None
     require_listed_subscribers: bool | None = None
+    epoch_seconds: int | None = None
+    grace_epochs: int | None = None
+    offline_after_epochs: int | None = None
+    work_period_seconds: int | None = None
+    work_report_window_periods: int | None = None
 
 
 # --- execute: workers ------------------------------------------------------
@@ -98,6 +107,53 @@ class RemoveWorker(Message):
     ip_address: str
 
 
+class SetWorkerPaused(Message):
+    """Take the worker out of service (``paused: true``) or put it back. Sender: owner.
+
+    A paused worker stays registered and keeps answering challenges, but is not
+    given to subscribers. A repeat is harmless."""
+
+    ip_address: str
+    paused: bool
+
+
+class ReportLiveliness(Message):
+    """Answer the current (or previous) epoch's challenge.
+
+    Signed by the worker key when the worker has one (``signature``: compact
+    secp256k1, hex, over sha256 of
+    :func:`~worker_manager.contract.liveliness.liveliness_sign_bytes`; any sender
+    may carry it); otherwise sent by the worker's owner. One answer per worker per
+    epoch counts; a repeat is harmless. ``load`` (0-100 %) weighs assignment."""
+
+    ip_address: str
+    challenge: str
+    signature: str | None = None
+    load: int | None = None
+
+
+class UsageItem(Message):
+    """One subscriber's use of the worker in the period."""
+
+    subscriber: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+
+
+class ReportWork(Message):
+    """Report the work done in a finished ``period`` (of ``work_period_seconds``).
+
+    Signed like :class:`ReportLiveliness` (over
+    :func:`~worker_manager.contract.liveliness.work_sign_bytes`). One report per
+    worker per period: a second is refused, never added."""
+
+    ip_address: str
+    period: int
+    usage: list[UsageItem]
+    signature: str | None = None
+
+
 # --- execute: admin --------------------------------------------------------
 
 
@@ -137,6 +193,11 @@ class SetConfig(Message):
     url_template: str | None = None
     max_attestation_report_bytes: int | None = None
     require_listed_subscribers: bool | None = None
+    epoch_seconds: int | None = None
+    grace_epochs: int | None = None
+    offline_after_epochs: int | None = None
+    work_period_seconds: int | None = None
+    work_report_window_periods: int | None = None
 
 
 class Pause(Message):
@@ -154,6 +215,9 @@ ExecuteMsg = (
     | SetWorkerType
     | SetWorkerUrl
     | RemoveWorker
+    | SetWorkerPaused
+    | ReportLiveliness
+    | ReportWork
     | ProposeAdmin
     | AcceptAdmin
     | CancelAdminProposal
@@ -171,6 +235,9 @@ EXECUTE_MESSAGES: dict[str, type[ExecuteMsg]] = {
     "set_worker_type": SetWorkerType,
     "set_worker_url": SetWorkerUrl,
     "remove_worker": RemoveWorker,
+    "set_worker_paused": SetWorkerPaused,
+    "report_liveliness": ReportLiveliness,
+    "report_work": ReportWork,
     "propose_admin": ProposeAdmin,
     "accept_admin": AcceptAdmin,
     "cancel_admin_proposal": CancelAdminProposal,
@@ -192,6 +259,10 @@ ADMIN_MESSAGES: tuple[type[ExecuteMsg], ...] = (
     Pause,
     Unpause,
 )
+
+#: What still runs while the contract is paused: the admin's messages, and
+#: workers proving they are alive (a pause must not make every worker stale).
+ALLOWED_WHILE_PAUSED: tuple[type[ExecuteMsg], ...] = (*ADMIN_MESSAGES, ReportLiveliness)
 
 
 # --- queries ---------------------------------------------------------------
@@ -221,11 +292,15 @@ class GetModels(Message):
 
 
 class GetUrls(Message):
-    """URLs of the workers serving ``model`` (all models if omitted). Public.
+    """URLs of the live workers serving ``model`` (all models if omitted). Public.
 
-    Sent as ``get_u_r_ls`` (the Rust contract's name, used by secret-ai-sdk) or ``get_urls``."""
+    In assignment order for ``subscriber`` (its public key or any stable name):
+    weighted rendezvous hashing, so a subscriber keeps its first worker while that
+    worker stays live. Sent as ``get_u_r_ls`` (the Rust contract's name, used by
+    secret-ai-sdk) or ``get_urls``."""
 
     model: str | None = None
+    subscriber: str | None = None
     limit: int | None = None
 
 
@@ -240,7 +315,48 @@ class GetSubscribers(Message):
     limit: int | None = None
 
 
-QueryMsg = GetWorkers | GetWorker | GetModels | GetUrls | GetConfig | GetSubscribers
+class GetLivelinessChallenge(Message):
+    """The current epoch, its challenge and when it expires. Public."""
+
+
+class WorkReportCursor(Message):
+    period: int
+    ip_address: str
+
+
+class GetWorkReports(Message):
+    """Work reports in (period, worker) order, optionally of one worker or period."""
+
+    ip_address: str | None = None
+    period: int | None = None
+    start_after: WorkReportCursor | None = None
+    limit: int | None = None
+
+
+WorkTotalsBy = Literal["worker", "subscriber", "period", "wallet"]
+
+
+class GetWorkTotals(Message):
+    """Reported usage summed per worker, subscriber, period or payment wallet."""
+
+    by: WorkTotalsBy
+    from_period: int | None = None
+    to_period: int | None = None
+    ip_address: str | None = None
+    subscriber: str | None = None
+
+
+QueryMsg = (
+    GetWorkers
+    | GetWorker
+    | GetModels
+    | GetUrls
+    | GetConfig
+    | GetSubscribers
+    | GetLivelinessChallenge
+    | GetWorkReports
+    | GetWorkTotals
+)
 
 QUERY_MESSAGES: dict[str, type[QueryMsg]] = {
     "get_workers": GetWorkers,
@@ -250,7 +366,23 @@ QUERY_MESSAGES: dict[str, type[QueryMsg]] = {
     "get_urls": GetUrls,
     "get_config": GetConfig,
     "get_subscribers": GetSubscribers,
+    "get_liveliness_challenge": GetLivelinessChallenge,
+    "get_work_reports": GetWorkReports,
+    "get_work_totals": GetWorkTotals,
 }
+
+
+# --- sudo (the node itself, never a network sender) -----------------------
+
+
+class EpochTick(Message):
+    """The node marks the current epoch as served (idempotent). Only the node sends it;
+    the ante refuses it from the network like any unknown message."""
+
+
+SudoMsg = EpochTick
+
+SUDO_MESSAGES: dict[str, type[SudoMsg]] = {"epoch_tick": EpochTick}
 
 
 # --- answers ---------------------------------------------------------------
@@ -270,6 +402,15 @@ class WorkerAnswer(Answer):
     capacity: int
     registered_height: int
     registered_time: int
+    status: Literal["live", "stale", "offline"]
+    last_seen: int | None
+    last_seen_epoch: int | None
+    missed_epochs: int | None
+    load: int
+    paused: bool
+    served: bool
+    #: Why it is not given to subscribers, when ``served`` is false.
+    not_served_because: list[str]
 
 
 class WorkersAnswer(Answer):
@@ -293,6 +434,11 @@ class ConfigAnswer(Answer):
     url_template: str
     max_attestation_report_bytes: int
     require_listed_subscribers: bool
+    epoch_seconds: int
+    grace_epochs: int
+    offline_after_epochs: int
+    work_period_seconds: int
+    work_report_window_periods: int
     workers: int
 
 
@@ -305,8 +451,49 @@ class SubscribersAnswer(Answer):
     subscribers: list[SubscriberAnswer]
 
 
+class ChallengeAnswer(Answer):
+    challenge: str
+    epoch: int
+    expires_at: int
+    epoch_seconds: int
+
+
+class WorkReportAnswer(Answer):
+    ip_address: str
+    period: int
+    payment_wallet: str
+    usage: list[UsageItem]
+    reported_height: int
+    reported_time: int
+
+
+class WorkReportsAnswer(Answer):
+    reports: list[WorkReportAnswer]
+
+
+class WorkTotalAnswer(Answer):
+    key: str
+    lines: int
+    requests: int
+    input_tokens: int
+    output_tokens: int
+
+
+class WorkTotalsAnswer(Answer):
+    by: WorkTotalsBy
+    totals: list[WorkTotalAnswer]
+
+
 QueryAnswer = (
-    WorkersAnswer | WorkerAnswer | ModelsAnswer | UrlsAnswer | ConfigAnswer | SubscribersAnswer
+    WorkersAnswer
+    | WorkerAnswer
+    | ModelsAnswer
+    | UrlsAnswer
+    | ConfigAnswer
+    | SubscribersAnswer
+    | ChallengeAnswer
+    | WorkReportsAnswer
+    | WorkTotalsAnswer
 )
 
 
@@ -373,9 +560,14 @@ def parse_query(raw: bytes | str | Mapping[str, Any]) -> QueryMsg:
     return _parse(raw, QUERY_MESSAGES, "query")
 
 
+def parse_sudo(raw: bytes | str | Mapping[str, Any]) -> SudoMsg:
+    """Parse a message only the node itself may send."""
+    return _parse(raw, SUDO_MESSAGES, "sudo")
+
+
 def message_name(msg: Message) -> str:
     """The wire name of a message (``get_u_r_ls`` for both spellings of the URL query)."""
-    for table in (EXECUTE_MESSAGES, QUERY_MESSAGES):
+    for table in (EXECUTE_MESSAGES, QUERY_MESSAGES, SUDO_MESSAGES):
         for name, cls in table.items():
             if type(msg) is cls:
                 return name

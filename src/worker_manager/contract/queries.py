@@ -1,8 +1,10 @@
 """Query handlers. Each returns a typed answer; only the entry point serialises it."""
 
+from worker_manager.contract.assignment import bucket_of, rank
 from worker_manager.contract.auth import load_config, load_worker, verify_subscriber
 from worker_manager.contract.deps import QueryDeps
 from worker_manager.contract.error import InvalidField
+from worker_manager.contract.liveliness import Status, live_from_index, missed_epochs, status_of
 from worker_manager.contract.msg import (
     DEFAULT_SUBSCRIBERS_LIMIT,
     DEFAULT_URLS_LIMIT,
@@ -22,7 +24,7 @@ from worker_manager.contract.msg import (
     WorkerAnswer,
     WorkersAnswer,
 )
-from worker_manager.contract.state import Config, Worker
+from worker_manager.contract.state import Config, LivelinessState, Worker
 from worker_manager.contract.validate import (
     canonical_address,
     canonical_worker_address,
@@ -43,7 +45,19 @@ def worker_url(config: Config, worker: Worker) -> str:
     return worker.url or render_url_template(config.url_template, worker.ip_address)
 
 
-def worker_answer(config: Config, worker: Worker) -> WorkerAnswer:
+def not_served_because(config: Config, state: LivelinessState, worker: Worker) -> list[str]:
+    """Why a worker is not given to subscribers (empty when it is)."""
+    reasons = []
+    status = status_of(config, state, worker)
+    if status is not Status.LIVE:
+        reasons.append(f"not_live:{status.value}")
+    if worker.paused:
+        reasons.append("paused")
+    return reasons
+
+
+def worker_answer(config: Config, state: LivelinessState, worker: Worker) -> WorkerAnswer:
+    reasons = not_served_because(config, state, worker)
     return WorkerAnswer(
         ip_address=worker.ip_address,
         payment_wallet=worker.payment_wallet,
@@ -54,6 +68,14 @@ def worker_answer(config: Config, worker: Worker) -> WorkerAnswer:
         capacity=worker.capacity,
         registered_height=worker.registered_height,
         registered_time=worker.registered_time,
+        status=status_of(config, state, worker).value,
+        last_seen=worker.last_seen_time,
+        last_seen_epoch=worker.last_seen_epoch,
+        missed_epochs=missed_epochs(state, worker),
+        load=worker.load,
+        paused=worker.paused,
+        served=not reasons,
+        not_served_because=reasons,
     )
 
 
@@ -66,32 +88,39 @@ def query_workers(deps: QueryDeps, msg: GetWorkers) -> WorkersAnswer:
         start_after = canonical_worker_address(msg.start_after, "start_after")
     owner = canonical_address("address", msg.address) if msg.address else None
     page = deps.storage.list_workers(start_after=start_after, limit=limit, payment_wallet=owner)
+    state = deps.storage.load_liveliness()
     return WorkersAnswer(
-        workers=[worker_answer(config, w) for w in page.workers],
+        workers=[worker_answer(config, state, w) for w in page.workers],
         next_start_after=page.next_start_after,
     )
 
 
 def query_worker(deps: QueryDeps, msg: GetWorker) -> WorkerAnswer:
     config = load_config(deps.storage)
-    return worker_answer(config, load_worker(deps.storage, msg.ip_address))
+    state = deps.storage.load_liveliness()
+    return worker_answer(config, state, load_worker(deps.storage, msg.ip_address))
 
 
 def query_models(deps: QueryDeps) -> ModelsAnswer:
-    load_config(deps.storage)
-    return ModelsAnswer(models=deps.storage.worker_types())
+    config = load_config(deps.storage)
+    state = deps.storage.load_liveliness()
+    return ModelsAnswer(models=deps.storage.serving_types(live_from_index(config, state)))
 
 
 def query_urls(deps: QueryDeps, msg: GetUrls) -> UrlsAnswer:
     config = load_config(deps.storage)
+    state = deps.storage.load_liveliness()
     limit = _limit(msg.limit, DEFAULT_URLS_LIMIT, MAX_URLS_LIMIT)
-    urls: list[str] = []
-    seen: set[str] = set()
-    for worker in deps.storage.workers_of_type(msg.model, limit=limit):
-        url = worker_url(config, worker)
-        if url not in seen:
-            seen.add(url)
-            urls.append(url)
+    live = deps.storage.serving_workers(msg.model, live_from_index(config, state))
+    bucket = bucket_of(msg.subscriber or "")
+    for depth in (limit, len(live)):  # workers sharing a URL are rare: look deeper only then
+        urls: list[str] = []
+        for worker in rank(live, bucket, depth):
+            url = worker.url or render_url_template(config.url_template, worker.ip_address)
+            if url not in urls:
+                urls.append(url)
+                if len(urls) == limit:
+                    return UrlsAnswer(urls=urls)
     return UrlsAnswer(urls=urls)
 
 
@@ -105,6 +134,11 @@ def query_config(deps: QueryDeps) -> ConfigAnswer:
         url_template=config.url_template,
         max_attestation_report_bytes=config.max_attestation_report_bytes,
         require_listed_subscribers=config.require_listed_subscribers,
+        epoch_seconds=config.epoch_seconds,
+        grace_epochs=config.grace_epochs,
+        offline_after_epochs=config.offline_after_epochs,
+        work_period_seconds=config.work_period_seconds,
+        work_report_window_periods=config.work_report_window_periods,
         workers=deps.storage.count_workers(),
     )
 

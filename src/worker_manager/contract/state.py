@@ -8,6 +8,14 @@ from typing import Any, Self
 DEFAULT_MAX_ATTESTATION_REPORT_BYTES = 64 * 1024
 #: Where a worker's URL comes from when it registered none.
 DEFAULT_URL_TEMPLATE = "https://{address}"
+#: Liveliness: one challenge per epoch; live while at most ``grace`` served epochs
+#: were missed, stale until ``offline_after``, then offline.
+DEFAULT_EPOCH_SECONDS = 60
+DEFAULT_GRACE_EPOCHS = 3
+DEFAULT_OFFLINE_AFTER_EPOCHS = 10
+#: Work is reported per period (an hour by default), for up to two days after it ends.
+DEFAULT_WORK_PERIOD_SECONDS = 3600
+DEFAULT_WORK_REPORT_WINDOW_PERIODS = 48
 
 
 class RegistrationMode(StrEnum):
@@ -31,6 +39,11 @@ class Config:
     url_template: str = DEFAULT_URL_TEMPLATE
     max_attestation_report_bytes: int = DEFAULT_MAX_ATTESTATION_REPORT_BYTES
     require_listed_subscribers: bool = False
+    epoch_seconds: int = DEFAULT_EPOCH_SECONDS
+    grace_epochs: int = DEFAULT_GRACE_EPOCHS
+    offline_after_epochs: int = DEFAULT_OFFLINE_AFTER_EPOCHS
+    work_period_seconds: int = DEFAULT_WORK_PERIOD_SECONDS
+    work_report_window_periods: int = DEFAULT_WORK_REPORT_WINDOW_PERIODS
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,9 +75,93 @@ class Worker:
     registered_height: int = 0
     registered_time: int = 0
     updated_height: int = 0
+    #: The served-epoch index of its last liveliness answer (set to the index at
+    #: registration, so a new worker is served for one grace period).
+    last_seen_index: int | None = None
+    #: The epoch and block time of its last liveliness answer (None: never answered).
+    last_seen_epoch: int | None = None
+    last_seen_time: int | None = None
+    #: The load (0-100 %) it reported with its last answer.
+    load: int = 0
+    #: Its owner took it out of service (maintenance); it stays registered.
+    paused: bool = False
 
     def with_changes(self, **changes: Any) -> Self:
         return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class ServingWorker:
+    """What assignment needs of a live worker (no attestation report: they are large)."""
+
+    ip_address: str
+    worker_type: str
+    url: str | None
+    capacity: int
+    load: int
+
+
+@dataclass(frozen=True, slots=True)
+class LivelinessState:
+    """The registry's own clock: epochs in which it was serving, counted.
+
+    ``served_index`` counts served epochs (an epoch is served when the node ticks it
+    or a worker answers in it). Workers are judged on served epochs missed, so time
+    the registry was down never counts against them; ``resume_index`` is the first
+    served epoch after such a gap, from which every worker gets a full grace period.
+    ``serving_version`` changes whenever what ``get_models``/``get_u_r_ls`` answer
+    may change, so those answers can be cached across blocks.
+    """
+
+    served_index: int = 0
+    last_served_epoch: int | None = None
+    resume_index: int = 0
+    serving_version: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def with_changes(self, **changes: Any) -> Self:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageLine:
+    """One subscriber's use of one worker in one period."""
+
+    subscriber: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkReport:
+    """A worker's report for one period; at most one per (worker, period)."""
+
+    ip_address: str
+    period: int
+    payment_wallet: str
+    usage: tuple[UsageLine, ...]
+    reported_height: int
+    reported_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkTotal:
+    """Summed usage for one key (a worker, a subscriber, a period or a wallet)."""
+
+    key: str
+    #: usage lines summed (one per subscriber per worker per period)
+    lines: int
+    requests: int
+    input_tokens: int
+    output_tokens: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from worker_manager.contract.msg import (
     RegisterWorker,
     RemoveWorker,
     SetWorkerAddress,
+    SetWorkerPaused,
     SetWorkerType,
     SetWorkerUrl,
     SetWorkerWallet,
@@ -37,6 +38,12 @@ from worker_manager.contract.validate import (
 )
 
 MAX_CAPACITY = 1_000_000
+
+
+def serving_changed(deps: Deps) -> None:
+    """Note that what get_models/get_u_r_ls answer may have changed."""
+    state = deps.storage.load_liveliness()
+    deps.storage.save_liveliness(state.with_changes(serving_version=state.serving_version + 1))
 
 
 def _attestation_report(config: Config, report: str) -> str:
@@ -78,6 +85,7 @@ def execute_register_worker(
         if holder is not None:
             raise WorkerKeyInUse(worker_key, holder.ip_address)
 
+    served_index = deps.storage.load_liveliness().served_index
     deps.storage.insert_worker(
         Worker(
             ip_address=ip_address,
@@ -90,8 +98,11 @@ def execute_register_worker(
             registered_height=env.block.height,
             registered_time=env.block.time,
             updated_height=env.block.height,
+            # served for one grace period, until its agent starts answering
+            last_seen_index=served_index,
         )
     )
+    serving_changed(deps)
     return Response.of(
         "register_worker",
         {"ip_address": ip_address, "status": "registered"},
@@ -133,6 +144,7 @@ def execute_set_worker_address(
             worker.ip_address,
             worker.with_changes(ip_address=new_address, updated_height=env.block.height),
         )
+        serving_changed(deps)
     return Response.of(
         "set_worker_address",
         {"ip_address": new_address, "old_ip_address": worker.ip_address},
@@ -150,6 +162,7 @@ def execute_set_worker_type(
     deps.storage.update_worker(
         worker.ip_address, worker.with_changes(worker_type=kind, updated_height=env.block.height)
     )
+    serving_changed(deps)
     return Response.of(
         "set_worker_type",
         {"ip_address": worker.ip_address, "worker_type": kind},
@@ -165,6 +178,7 @@ def execute_set_worker_url(deps: Deps, env: Env, info: MessageInfo, msg: SetWork
     deps.storage.update_worker(
         worker.ip_address, worker.with_changes(url=url, updated_height=env.block.height)
     )
+    serving_changed(deps)
     return Response.of(
         "set_worker_url",
         {"ip_address": worker.ip_address, "url": url},
@@ -179,8 +193,28 @@ def execute_remove_worker(
     worker = load_worker(deps.storage, msg.ip_address)
     require_owner_or_admin(worker, config, info.sender)
     deps.storage.delete_worker(worker.ip_address)
+    serving_changed(deps)
     return Response.of(
         "remove_worker",
         {"ip_address": worker.ip_address, "status": "removed"},
         ip_address=worker.ip_address,
+    )
+
+
+def execute_set_worker_paused(
+    deps: Deps, env: Env, info: MessageInfo, msg: SetWorkerPaused
+) -> Response:
+    worker = load_worker(deps.storage, msg.ip_address)
+    require_owner(worker, info.sender)
+    if worker.paused != msg.paused:
+        deps.storage.update_worker(
+            worker.ip_address,
+            worker.with_changes(paused=msg.paused, updated_height=env.block.height),
+        )
+        serving_changed(deps)
+    return Response.of(
+        "set_worker_paused",
+        {"ip_address": worker.ip_address, "paused": msg.paused},
+        ip_address=worker.ip_address,
+        paused=str(msg.paused).lower(),
     )

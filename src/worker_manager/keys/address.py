@@ -32,7 +32,8 @@ def _ripemd160(data: bytes) -> bytes:
 
 #: Addresses repeat (the same senders, owners and contract in tx after tx), and
 #: bech32 in pure Python costs tens of microseconds: remember recent answers.
-_CACHE_SIZE = 65_536
+#: Sized for a network of 100,000 workers, each signing with its own key.
+_CACHE_SIZE = 131_072
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
@@ -49,6 +50,7 @@ def address_from_bytes(raw: bytes, prefix: str = ADDRESS_PREFIX) -> str:
     return str(encoded)
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def address_from_public_key(public_key: bytes, prefix: str = ADDRESS_PREFIX) -> str:
     """The account address of a 33-byte compressed secp256k1 public key."""
     if len(public_key) != 33:

@@ -134,6 +134,14 @@ class AnteContext:
     current_height: Callable[[], int]
     max_tx_bytes: int
     decrypt: Decrypt | None = None
+    #: Other addresses clients may use for this node's contract (see
+    #: :data:`worker_manager.lcd.aliases.CONTRACT_ALIASES`); executes sent to them
+    #: run on the one contract.
+    contract_aliases: frozenset[str] = frozenset()
+
+    def is_our_contract(self, address: str) -> bool:
+        """Whether ``address`` names this node's contract (its own address or an alias)."""
+        return address == self.identity.contract_address or address in self.contract_aliases
 
 
 def _contract_msg(ctx: AnteContext, raw: bytes) -> tuple[Any, Any]:
@@ -161,7 +169,7 @@ def _contract_msg(ctx: AnteContext, raw: bytes) -> tuple[Any, Any]:
 def _calls(ctx: AnteContext, decoded: DecodedTx) -> tuple[ContractCall, ...]:
     calls = []
     for index, message in enumerate(decoded.messages):
-        if message.contract != ctx.identity.contract_address:
+        if not ctx.is_our_contract(message.contract):
             raise AnteError(
                 "unknown_contract",
                 CODE_INVALID_ADDRESS,

@@ -1,17 +1,30 @@
-"""Ready-made query answers, kept per state version.
+"""Ready-made query answers, each kept for as long as the state it read is current.
 
-Hot reads (``get_models``, ``get_u_r_ls``) are answered from bytes built once
-per state version: a new commit bumps the version and the old answers are
-dropped. An answer is stored only if the version did not move while it was
-being computed, so a slow read never caches stale state under a new version.
+An answer is tagged with the version it was computed at: most answers with the
+height (any new block may change them); ``get_models`` and ``get_u_r_ls`` with
+the contract's ``serving_version``, which moves only when the set of served
+workers or their weights may change, so those hot answers survive the steady
+stream of liveliness blocks. Entries whose version is no longer current are
+misses, and the oldest entries go first when the cache is full.
 """
 
 import threading
 from collections import OrderedDict
+from enum import IntEnum
 
-DEFAULT_MAX_ENTRIES = 4096
+DEFAULT_MAX_ENTRIES = 16_384
 #: Large answers (a full page of workers with their reports) are not worth keeping.
 DEFAULT_MAX_ENTRY_BYTES = 256 * 1024
+
+
+class Scope(IntEnum):
+    """Which version an answer depends on."""
+
+    HEIGHT = 0
+    SERVING = 1
+
+
+Versions = tuple[int, int]  # indexed by Scope
 
 
 class QueryCache:
@@ -22,37 +35,30 @@ class QueryCache:
     ) -> None:
         self._max_entries = max_entries
         self._max_entry_bytes = max_entry_bytes
-        self._version: object = None
-        self._entries: OrderedDict[bytes, bytes] = OrderedDict()
+        self._entries: OrderedDict[bytes, tuple[Scope, int, bytes]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, version: object, key: bytes) -> bytes | None:
+    def get(self, key: bytes, versions: Versions) -> bytes | None:
         with self._lock:
-            if version != self._version:
-                self.misses += 1
-                return None
-            value = self._entries.get(key)
-            if value is None:
+            entry = self._entries.get(key)
+            if entry is None or entry[1] != versions[entry[0]]:
                 self.misses += 1
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
-            return value
+            return entry[2]
 
-    def put(self, version: object, key: bytes, value: bytes) -> None:
+    def put(self, key: bytes, scope: Scope, version: int, value: bytes) -> None:
         if len(value) > self._max_entry_bytes:
             return
         with self._lock:
-            if version != self._version:
-                self._version = version
-                self._entries.clear()
-            self._entries[key] = value
-            if len(self._entries) > self._max_entries:
+            self._entries[key] = (scope, version, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
-            self._version = None
             self._entries.clear()

@@ -14,6 +14,7 @@ from typing import Any
 
 from worker_manager import contract
 from worker_manager.contract import (
+    Api,
     BlockInfo,
     ContractError,
     ContractInfo,
@@ -22,9 +23,11 @@ from worker_manager.contract import (
     MessageInfo,
     TransactionInfo,
 )
-from worker_manager.contract.msg import message_name
+from worker_manager.contract.error import Unauthorized
+from worker_manager.contract.msg import EpochTick, message_name
+from worker_manager.contract.response import Response
 from worker_manager.node.identity import ChainIdentity
-from worker_manager.node.pending import PendingTx, TxResult, gas_estimate
+from worker_manager.node.pending import ContractCall, PendingTx, TxResult, gas_estimate
 from worker_manager.store import Session
 from worker_manager.store.buffered import BufferedStorage
 from worker_manager.store.ledger import Account, BlockRecord, Ledger, TxRecord
@@ -185,11 +188,24 @@ def _result(
     )
 
 
+def _run(
+    storage: BufferedStorage, api: Api, env: Env, tx: PendingTx, call: ContractCall
+) -> Response:
+    if isinstance(call.msg, EpochTick):  # the one sudo message (SudoMsg)
+        if tx.kind != "sudo":  # pragma: no cover - the ante never parses sudo messages
+            raise Unauthorized(tx.sender, "the node itself")
+        return contract.sudo(Deps(storage, api), env, call.msg)
+    info = MessageInfo(sender=tx.sender, funds=call.funds)
+    return contract.execute(Deps(storage, api), env, info, call.msg)
+
+
 def deliver_tx(
     storage: BufferedStorage,
     accounts: AccountBuffer,
     identity: ChainIdentity,
+    api: Api,
     tx: PendingTx,
+    *,
     place: _TxPlace,
 ) -> TxResult:
     """Run one tx on the block's buffers and say how it went."""
@@ -211,9 +227,8 @@ def deliver_tx(
     datas: list[bytes] = []
     attributes: list[tuple[str, tuple[tuple[str, str], ...]]] = []
     for index, call in enumerate(tx.calls):
-        info = MessageInfo(sender=tx.sender, funds=call.funds)
         try:
-            response = contract.execute(Deps(storage), env, info, call.msg)
+            response = _run(storage, api, env, tx, call)
         except ContractError as err:
             storage.rollback_tx()
             return _result(
@@ -280,6 +295,7 @@ def record_of(tx: PendingTx, result: TxResult) -> TxRecord:
 def deliver_block(
     session: Session,
     identity: ChainIdentity,
+    api: Api,
     *,
     height: int,
     time_ns: int,
@@ -290,7 +306,7 @@ def deliver_block(
     storage = BufferedStorage(session.contract, session.connection)
     accounts = AccountBuffer(session.ledger, [tx.sender for tx in batch if tx.kind == "signed"])
     results = [
-        deliver_tx(storage, accounts, identity, tx, _TxPlace(height, time_ns, index))
+        deliver_tx(storage, accounts, identity, api, tx, place=_TxPlace(height, time_ns, index))
         for index, tx in enumerate(batch)
     ]
     storage.flush()

@@ -9,7 +9,15 @@ import json
 from typing import Any
 
 from worker_manager import contract
-from worker_manager.contract import BlockInfo, ContractInfo, Deps, Env, MessageInfo, TransactionInfo
+from worker_manager.contract import (
+    Api,
+    BlockInfo,
+    ContractInfo,
+    Deps,
+    Env,
+    MessageInfo,
+    TransactionInfo,
+)
 from worker_manager.contract.validate import canonical_address
 from worker_manager.node.deliver import block_hash, record_of
 from worker_manager.node.identity import ChainIdentity, validate_chain_id
@@ -30,6 +38,7 @@ def write_genesis(
     admin: str,
     instantiate_msg: dict[str, Any],
     time_ns: int,
+    api: Api,
 ) -> ChainIdentity:
     """Instantiate the contract as block 1 inside the caller's transaction.
 
@@ -45,7 +54,9 @@ def write_genesis(
         contract=ContractInfo(address=identity.contract_address),
         transaction=TransactionInfo(index=0),
     )
-    response = contract.instantiate(Deps(session.contract), env, MessageInfo(sender=admin), msg)
+    response = contract.instantiate(
+        Deps(session.contract, api), env, MessageInfo(sender=admin), msg
+    )
     identity.save(session.meta)
     tx_hash = genesis_tx_hash(admin, instantiate_msg, time_ns)
     pending = PendingTx(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from worker_manager import contract
 from worker_manager.contract import (
+    Api,
     BlockInfo,
     Coin,
     ContractError,
@@ -25,7 +26,8 @@ from worker_manager.contract import (
     Env,
     QueryDeps,
 )
-from worker_manager.contract.msg import parse_execute, parse_query
+from worker_manager.contract.msg import EpochTick, parse_execute, parse_query
+from worker_manager.contract.state import Config, LivelinessState
 from worker_manager.contract.validate import canonical_address
 from worker_manager.node.ante import (
     CODE_MEMPOOL_FULL,
@@ -35,7 +37,7 @@ from worker_manager.node.ante import (
     Decrypt,
     check_tx,
 )
-from worker_manager.node.cache import QueryCache
+from worker_manager.node.cache import QueryCache, Versions
 from worker_manager.node.clock import Clock
 from worker_manager.node.deliver import (
     account_number_for,
@@ -43,8 +45,10 @@ from worker_manager.node.deliver import (
 )
 from worker_manager.node.genesis import write_genesis
 from worker_manager.node.identity import ChainIdentity
-from worker_manager.node.pending import ContractCall, PendingTx, gas_estimate
+from worker_manager.node.pending import ContractCall, PendingTx, TxResult, gas_estimate
 from worker_manager.node.producer import DEFAULT_INTERVAL_S, BlockProducer, MempoolFull
+from worker_manager.node.query_scope import cache_scope
+from worker_manager.node.ticker import EpochTicker
 from worker_manager.store import SchemaError, Store
 from worker_manager.store.ledger import Account, BlockRecord, TxRecord
 from worker_manager.store.meta import NodeMeta
@@ -123,21 +127,25 @@ class Node:
         store: Store,
         clock: Clock,
         *,
+        api: Api,
         block_interval_s: float = DEFAULT_INTERVAL_S,
         max_tx_bytes: int = MAX_TX_BYTES,
         decrypt: Decrypt | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
+        self.api = api
         self.schema_version = store.check_schema()
         with store.read() as session:
             identity = ChainIdentity.load(session.meta)
             self._height, self._block_time_ns, self._block_hash = _read_height(session.meta)
             config = session.contract.load_config()
+            liveliness = session.contract.load_liveliness()
         if identity is None or config is None:
             raise NodeNotInitialised(f"no chain in {store.safe_url}; run worker-manager init")
         self.identity = identity
-        self._paused = config.paused
+        self.config: Config = config
+        self.liveliness: LivelinessState = liveliness
         self._nonce = itertools.count()
         self._commit_lock = threading.Lock()
         self.cache = QueryCache()
@@ -147,7 +155,7 @@ class Node:
         self.ante = AnteContext(
             identity=identity,
             check_state=self.check_state,
-            is_paused=lambda: self._paused,
+            is_paused=lambda: self.config.paused,
             current_height=lambda: self._height,
             max_tx_bytes=max_tx_bytes,
             decrypt=decrypt,
@@ -155,6 +163,12 @@ class Node:
         self.producer = BlockProducer(self._commit_block, interval_s=block_interval_s)
         #: The node's x25519 key for Secret's encrypted messages (set by the bootstrap).
         self.io_key: X25519KeyPair | None = None
+        self.ticker = EpochTicker(
+            now_s=lambda: self.clock.now_ns() / 1e9,
+            epoch_seconds=lambda: self.config.epoch_seconds,
+            served_epoch=lambda: self.liveliness.last_served_epoch,
+            tick=self.tick,
+        )
 
     # genesis ----------------------------------------------------------------
 
@@ -165,6 +179,7 @@ class Node:
         chain_id: str,
         admin: str,
         clock: Clock,
+        api: Api,
         instantiate_msg: RawMessage | None = None,
     ) -> ChainIdentity:
         """Create the chain in an empty, migrated store: block 1 instantiates the contract.
@@ -181,6 +196,7 @@ class Node:
                 admin=admin,
                 instantiate_msg=msg_json,
                 time_ns=clock.now_ns(),
+                api=api,
             )
         log.info(
             "created chain %s with contract %s (admin %s)",
@@ -223,19 +239,23 @@ class Node:
                     outcome = deliver_block(
                         session,
                         self.identity,
+                        self.api,
                         height=height,
                         time_ns=time_ns,
                         previous_hash=self._block_hash,
                         batch=batch,
                     )
                     config = session.contract.load_config()
+                    liveliness = session.contract.load_liveliness()
             except Exception:
                 self.check_state.forget([tx.sender for tx in batch])
                 raise
+            if config is not None:
+                self.config = config
+            self.liveliness = liveliness
             self._height = height
             self._block_time_ns = time_ns
             self._block_hash = outcome.block.hash
-            self._paused = bool(config and config.paused)
         failed = sum(1 for r in outcome.results if not r.ok)
         log.info("block %d: %d txs (%d failed)", height, len(batch), failed)
         for tx, result in zip(batch, outcome.results, strict=True):
@@ -244,8 +264,26 @@ class Node:
             tx.future.set_result(result)
 
     def close(self) -> None:
-        """Commit what is queued and stop making blocks. The store stays open."""
+        """Stop ticking, commit what is queued, and stop making blocks. The store stays open."""
+        self.ticker.stop()
         self.producer.stop()
+
+    def tick(self) -> TxResult:
+        """Mark the current epoch as served (a sudo tx of the node) and wait for its block."""
+        pending = PendingTx(
+            hash=_internal_hash(
+                "sudo",
+                self.identity.contract_address,
+                "epoch_tick",
+                next(self._nonce),
+                self.clock.now_ns(),
+            ),
+            kind="sudo",
+            sender=self.identity.contract_address,
+            calls=(ContractCall(msg=EpochTick(), msg_json={"epoch_tick": {}}),),
+        )
+        self.producer.submit(pending)
+        return pending.future.result()
 
     # transactions -----------------------------------------------------------
 
@@ -268,6 +306,7 @@ class Node:
     ) -> PendingTx:
         """Queue a trusted, unsigned execute from ``sender`` (tools and tests, not the network)."""
         parsed = parse_execute(msg)
+        sender = canonical_address("sender", sender)
         msg_json = msg if isinstance(msg, Mapping) else json.loads(msg)
         call = ContractCall(msg=parsed, msg_json=msg_json, funds=tuple(funds))
         pending = PendingTx(
@@ -334,24 +373,36 @@ class Node:
 
     # queries ----------------------------------------------------------------
 
+    def _versions(self) -> Versions:
+        return (self._height, self.liveliness.serving_version)
+
     def cached_query(self, raw: bytes) -> bytes | None:
-        """The ready answer for these exact query bytes at the current height, if any."""
-        return self.cache.get(self._height, raw)
+        """The ready answer for these exact query bytes, if its state is still current."""
+        return self.cache.get(raw, self._versions())
 
     def query(self, raw: RawMessage) -> bytes:
         """Answer a query message with JSON bytes, or raise :class:`ContractError`."""
+        versions = self._versions()
         key = raw if isinstance(raw, bytes) else None
-        version = self._height
         if key is not None:
-            hit = self.cache.get(version, key)
+            hit = self.cache.get(key, versions)
             if hit is not None:
                 return hit
         msg = parse_query(raw)
-        env = self._env(version, max(self.clock.now_ns(), self._block_time_ns))
+        scope, canonical = cache_scope(msg)
+        if canonical is not None:
+            hit = self.cache.get(canonical, versions)
+            if hit is not None:
+                if key is not None and scope is not None:
+                    self.cache.put(key, scope, versions[scope], hit)
+                return hit
+        env = self._env(self._height, max(self.clock.now_ns(), self._block_time_ns))
         with self.store.read() as session:
-            answer = contract.query(QueryDeps(session.contract), env, msg)
-        if key is not None and version == self._height:
-            self.cache.put(version, key, answer)
+            answer = contract.query(QueryDeps(session.contract, self.api), env, msg)
+        if scope is not None:
+            for cache_key in (key, canonical):
+                if cache_key is not None:
+                    self.cache.put(cache_key, scope, versions[scope], answer)
         return answer
 
     def info(self) -> NodeInfo:

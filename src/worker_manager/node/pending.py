@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from worker_manager.contract import Coin, ContractError
-from worker_manager.contract.msg import ExecuteMsg
+from worker_manager.contract.msg import ExecuteMsg, SudoMsg
 
 #: How a tx entered the node: a signed Cosmos tx, a trusted in-process call, or genesis.
-TxKind = Literal["signed", "internal", "genesis"]
+TxKind = Literal["signed", "internal", "genesis", "sudo"]
 
 #: Gas is recorded, never charged: a deterministic estimate from the tx's size.
 BASE_GAS = 60_000
@@ -24,7 +24,7 @@ def gas_estimate(size: int) -> int:
 class ContractCall:
     """One execute message for our contract, already parsed (and decrypted)."""
 
-    msg: ExecuteMsg
+    msg: ExecuteMsg | SudoMsg
     msg_json: Any
     funds: tuple[Coin, ...] = ()
 

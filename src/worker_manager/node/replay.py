@@ -8,27 +8,43 @@ must equal the source's. A mismatch means the log and the state disagree.
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
 from sqlalchemy import select
 
-from worker_manager.contract import Coin
-from worker_manager.contract.msg import parse_execute
+from worker_manager.contract import Api, Coin
+from worker_manager.contract.msg import ExecuteMsg, SudoMsg, parse_execute, parse_sudo
 from worker_manager.node.deliver import deliver_block
 from worker_manager.node.genesis import write_genesis
 from worker_manager.node.identity import ChainIdentity
-from worker_manager.node.pending import ContractCall, PendingTx
-from worker_manager.store import Store
+from worker_manager.node.pending import ContractCall, PendingTx, TxKind
+from worker_manager.store import Session, Store
 from worker_manager.store.ledger import TxRecord
-from worker_manager.store.tables import accounts, contract_state, subscribers, workers
+from worker_manager.store.tables import (
+    accounts,
+    contract_state,
+    subscribers,
+    work_reports,
+    work_usage,
+    worker_reports,
+    workers,
+)
 from worker_manager.tx import decode_tx
 
 log = logging.getLogger(__name__)
 
-STATE_TABLES = (contract_state, workers, subscribers, accounts)
+STATE_TABLES = (
+    contract_state,
+    workers,
+    worker_reports,
+    subscribers,
+    work_reports,
+    work_usage,
+    accounts,
+)
 BLOCKS_PER_COMMIT = 200
 
 
@@ -51,13 +67,19 @@ def _pending(record: TxRecord) -> PendingTx:
     calls = []
     for entry in json.loads(record.messages):
         funds = tuple(Coin(f["denom"], f["amount"]) for f in entry.get("funds", []))
-        calls.append(ContractCall(parse_execute(entry["msg"]), entry["msg"], funds))
+        msg: ExecuteMsg | SudoMsg = (
+            parse_sudo(entry["msg"]) if record.kind == "sudo" else parse_execute(entry["msg"])
+        )
+        calls.append(ContractCall(msg, entry["msg"], funds))
     public_key = None
     if record.kind == "signed" and record.tx_bytes is not None:
         public_key = decode_tx(record.tx_bytes).signer.public_key
+    kind: TxKind = "internal"
+    if record.kind in ("signed", "sudo"):
+        kind = "signed" if record.kind == "signed" else "sudo"
     return PendingTx(
         hash=record.hash,
-        kind="signed" if record.kind == "signed" else "internal",
+        kind=kind,
         sender=record.sender,
         calls=tuple(calls),
         sequence=record.sequence,
@@ -69,18 +91,11 @@ def _pending(record: TxRecord) -> PendingTx:
     )
 
 
-def _blocks(source: Store) -> Iterator[tuple[int, list[TxRecord]]]:
-    with source.read() as session:
-        for height, group in groupby(session.ledger.iter_txs(from_height=2), lambda t: t.height):
-            yield height, list(group)
-
-
-def _state(store: Store) -> dict[str, list[tuple[Any, ...]]]:
-    with store.read() as session:
-        return {
-            table.name: sorted(tuple(r) for r in session.connection.execute(select(table)))
-            for table in STATE_TABLES
-        }
+def _state(session: Session) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        table.name: sorted(tuple(r) for r in session.connection.execute(select(table)))
+        for table in STATE_TABLES
+    }
 
 
 def _compare_results(
@@ -97,20 +112,36 @@ def _compare_results(
 
 
 def replay(
-    source: Store, target: Store, *, progress: Callable[[int], None] | None = None
+    source: Store, target: Store, api: Api, *, progress: Callable[[int], None] | None = None
 ) -> ReplayReport:
-    """Re-run ``source``'s log into the empty, migrated ``target`` and compare."""
+    """Re-run ``source``'s log into the empty, migrated ``target`` and compare.
+
+    The source is read in one snapshot, so a node that keeps committing while
+    this runs is compared as of the moment the replay started.
+    """
+    if target is source:
+        raise ReplayError(f"{target.safe_url} is not empty; replay needs a fresh database")
+    with source.read() as snapshot:
+        return _replay(snapshot, source.safe_url, target, api, progress)
+
+
+def _replay(
+    source: Session,
+    source_name: str,
+    target: Store,
+    api: Api,
+    progress: Callable[[int], None] | None,
+) -> ReplayReport:
     report = ReplayReport()
-    with source.read() as session:
-        identity = ChainIdentity.load(session.meta)
-        genesis = session.ledger.block_txs(1)
-        source_blocks = {
-            h: b.hash
-            for h in range(1, int(session.meta.get("height") or 0) + 1)
-            if (b := session.ledger.get_block(h)) is not None
-        }
+    identity = ChainIdentity.load(source.meta)
+    genesis = source.ledger.block_txs(1)
+    source_blocks = {
+        h: b.hash
+        for h in range(1, int(source.meta.get("height") or 0) + 1)
+        if (b := source.ledger.get_block(h)) is not None
+    }
     if identity is None or len(genesis) != 1:
-        raise ReplayError(f"{source.safe_url} holds no chain to replay")
+        raise ReplayError(f"{source_name} holds no chain to replay")
     with target.write() as session:
         if ChainIdentity.load(session.meta) is not None:
             raise ReplayError(f"{target.safe_url} is not empty; replay needs a fresh database")
@@ -121,10 +152,14 @@ def replay(
             admin=first.sender,
             instantiate_msg=json.loads(first.messages)[0]["instantiate"],
             time_ns=first.time_ns,
+            api=api,
         )
     report.blocks, report.txs = 1, 1
     previous = source_blocks.get(1, "")
-    blocks = _blocks(source)
+    blocks = (
+        (height, list(group))
+        for height, group in groupby(source.ledger.iter_txs(from_height=2), lambda t: t.height)
+    )
     done = False
     while not done:
         with target.write() as session:
@@ -137,6 +172,7 @@ def replay(
                 outcome = deliver_block(
                     session,
                     identity,
+                    api,
                     height=height,
                     time_ns=records[0].time_ns,
                     previous_hash=previous,
@@ -150,8 +186,9 @@ def replay(
                 report.txs += len(records)
         if progress is not None:
             progress(report.blocks)
-    source_state, target_state = _state(source), _state(target)
-    for name, rows in source_state.items():
+    with target.read() as replayed:
+        target_state = _state(replayed)
+    for name, rows in _state(source).items():
         if target_state[name] != rows:
             report.mismatches.append(f"table {name}: replayed state differs from the source")
     log.info(

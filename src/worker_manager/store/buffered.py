@@ -17,9 +17,9 @@ from typing import Final
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from worker_manager.contract.state import Config, Subscriber, Worker
-from worker_manager.store.storage import SqlStorage, worker_values
-from worker_manager.store.tables import subscribers, workers
+from worker_manager.contract.state import Config, LivelinessState, Subscriber, Worker, WorkReport
+from worker_manager.store.storage import SqlStorage, report_values, worker_values
+from worker_manager.store.tables import subscribers, worker_reports, workers
 
 
 class _Missing:
@@ -32,10 +32,22 @@ MISSING: Final = _Missing()
 @dataclass
 class _Layer:
     config: Config | _Missing = MISSING
+    liveliness: LivelinessState | _Missing = MISSING
     workers: dict[str, Worker | None] = field(default_factory=dict)
     #: worker public key -> addresses written in this layer with that key
     keys: dict[str, set[str]] = field(default_factory=dict)
     subscribers: dict[str, Subscriber | None] = field(default_factory=dict)
+    work_reports: dict[tuple[str, int], WorkReport] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return (
+            isinstance(self.config, _Missing)
+            and isinstance(self.liveliness, _Missing)
+            and not self.workers
+            and not self.subscribers
+            and not self.work_reports
+        )
 
     def put_worker(self, ip_address: str, worker: Worker | None) -> None:
         self.workers[ip_address] = worker
@@ -45,9 +57,12 @@ class _Layer:
     def merge_into(self, other: "_Layer") -> None:
         if not isinstance(self.config, _Missing):
             other.config = self.config
+        if not isinstance(self.liveliness, _Missing):
+            other.liveliness = self.liveliness
         for ip_address, worker in self.workers.items():
             other.put_worker(ip_address, worker)
         other.subscribers.update(self.subscribers)
+        other.work_reports.update(self.work_reports)
 
 
 class BufferedStorage:
@@ -59,6 +74,8 @@ class BufferedStorage:
         self._block = _Layer()
         self._tx = _Layer()
         self._db_config: Config | _Missing | None = MISSING
+        self._db_liveliness: LivelinessState | _Missing = MISSING
+        self._db_work_reports: dict[tuple[str, int], bool] = {}
         self._db_workers: dict[str, Worker | None] = {}
         self._db_subscribers: dict[str, Subscriber | None] = {}
 
@@ -85,6 +102,32 @@ class BufferedStorage:
 
     def save_config(self, config: Config) -> None:
         self._tx.config = config
+
+    def load_liveliness(self) -> LivelinessState:
+        for layer in (self._tx, self._block):
+            if not isinstance(layer.liveliness, _Missing):
+                return layer.liveliness
+        if isinstance(self._db_liveliness, _Missing):
+            self._db_liveliness = self._base.load_liveliness()
+        return self._db_liveliness
+
+    def save_liveliness(self, state: LivelinessState) -> None:
+        self._tx.liveliness = state
+
+    # work reports -----------------------------------------------------------
+
+    def has_work_report(self, ip_address: str, period: int) -> bool:
+        key = (ip_address, period)
+        if key in self._tx.work_reports or key in self._block.work_reports:
+            return True
+        if key not in self._db_work_reports:
+            self._db_work_reports[key] = self._base.has_work_report(ip_address, period)
+        return self._db_work_reports[key]
+
+    def insert_work_report(self, report: WorkReport) -> None:
+        if self.has_work_report(report.ip_address, report.period):
+            raise LookupError(f"a work report for {report.ip_address} {report.period} exists")
+        self._tx.work_reports[(report.ip_address, report.period)] = report
 
     # workers ----------------------------------------------------------------
 
@@ -162,17 +205,22 @@ class BufferedStorage:
 
     def flush(self) -> None:
         """Write the block's net changes to the database (inside the caller's transaction)."""
-        if self._tx.workers or self._tx.subscribers or not isinstance(self._tx.config, _Missing):
+        if not self._tx.empty:
             raise RuntimeError("flush with an open tx: commit_tx or rollback_tx first")
         block = self._block
         if not isinstance(block.config, _Missing):
             self._base.save_config(block.config)
+        if not isinstance(block.liveliness, _Missing):
+            self._base.save_liveliness(block.liveliness)
         self._flush_workers(block.workers)
         self._flush_subscribers(block.subscribers)
+        self._base.insert_work_reports(list(block.work_reports.values()))
         self._block = _Layer()
         self._db_config = MISSING
+        self._db_liveliness = MISSING
         self._db_workers.clear()
         self._db_subscribers.clear()
+        self._db_work_reports.clear()
 
     def _flush_workers(self, changed: dict[str, Worker | None]) -> None:
         if not changed:
@@ -182,9 +230,12 @@ class BufferedStorage:
         updated = [w for ip, w in changed.items() if w is not None and ip in existing]
         added = [w for ip, w in changed.items() if w is not None and ip not in existing]
         if gone:
+            keys = [{"key": ip} for ip in gone]
             self._conn.execute(
-                delete(workers).where(workers.c.ip_address == bindparam("key")),
-                [{"key": ip} for ip in gone],
+                delete(worker_reports).where(worker_reports.c.ip_address == bindparam("key")), keys
+            )
+            self._conn.execute(
+                delete(workers).where(workers.c.ip_address == bindparam("key")), keys
             )
         if updated:
             values = [worker_values(w) for w in updated]
@@ -194,8 +245,23 @@ class BufferedStorage:
                 .values({c: bindparam(c) for c in values[0] if c != "ip_address"}),
                 [{**v, "key": v["ip_address"]} for v in values],
             )
+            # reports are kilobytes: rewrite only those that changed
+            reports = [
+                report_values(w)
+                for w in updated
+                if (before := self._db_workers.get(w.ip_address)) is None
+                or before.attestation_report != w.attestation_report
+            ]
+            if reports:
+                self._conn.execute(
+                    update(worker_reports)
+                    .where(worker_reports.c.ip_address == bindparam("key"))
+                    .values(attestation_report=bindparam("attestation_report")),
+                    [{**r, "key": r["ip_address"]} for r in reports],
+                )
         if added:
             self._conn.execute(insert(workers), [worker_values(w) for w in added])
+            self._conn.execute(insert(worker_reports), [report_values(w) for w in added])
 
     def _flush_subscribers(self, changed: dict[str, Subscriber | None]) -> None:
         if not changed:

@@ -1,22 +1,74 @@
-"""The contract's :class:`~worker_manager.contract.deps.Storage`, over SQL.
+"""The contract's :class:`~worker_manager.contract.deps.QueryStorage`, over SQL.
 
 Each instance wraps one open connection inside the caller's transaction: it
 never commits, so everything an execute writes lands together or not at all.
+A worker is a row of ``workers`` plus its attestation report in
+``worker_reports`` (kept apart so scans of the live set never read reports).
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 
-from worker_manager.contract.state import Config, Subscriber, Worker, WorkerPage
-from worker_manager.store.tables import contract_state, subscribers, workers
+from worker_manager.contract.state import (
+    Config,
+    LivelinessState,
+    ServingWorker,
+    Subscriber,
+    UsageLine,
+    Worker,
+    WorkerPage,
+    WorkReport,
+    WorkTotal,
+)
+from worker_manager.store.fast import PointQuery
+from worker_manager.store.tables import (
+    contract_state,
+    subscribers,
+    work_reports,
+    work_usage,
+    worker_reports,
+    workers,
+)
 
 _CONFIG_KEY = "config"
+_LIVELINESS_KEY = "liveliness"
+
+_WORKER_COLUMNS = (*workers.c, worker_reports.c.attestation_report)
+_WORKERS_JOINED = workers.join(worker_reports, worker_reports.c.ip_address == workers.c.ip_address)
+_GET_WORKER = PointQuery(
+    select(*_WORKER_COLUMNS)
+    .select_from(_WORKERS_JOINED)
+    .where(workers.c.ip_address == bindparam("ip_address"))
+)
+_GET_WORKER_BY_KEY = (
+    select(*_WORKER_COLUMNS)
+    .select_from(_WORKERS_JOINED)
+    .where(workers.c.worker_public_key == bindparam("key"))
+)
+_GET_SUBSCRIBER = select(subscribers).where(subscribers.c.public_key == bindparam("key"))
+_GET_STATE = select(contract_state.c.value).where(contract_state.c.key == bindparam("key"))
+_HAS_WORK_REPORT = select(work_reports.c.period).where(
+    and_(
+        work_reports.c.ip_address == bindparam("ip_address"),
+        work_reports.c.period == bindparam("period"),
+    )
+)
 
 
-def worker_from_row(row: RowMapping) -> Worker:
+def worker_from_row(row: Mapping[Any, Any]) -> Worker:
     return Worker(
         ip_address=row["ip_address"],
         payment_wallet=row["payment_wallet"],
@@ -28,14 +80,19 @@ def worker_from_row(row: RowMapping) -> Worker:
         registered_height=row["registered_height"],
         registered_time=row["registered_time"],
         updated_height=row["updated_height"],
+        last_seen_index=row["last_seen_index"],
+        last_seen_epoch=row["last_seen_epoch"],
+        last_seen_time=row["last_seen_time"],
+        load=row["load"],
+        paused=bool(row["paused"]),
     )
 
 
 def worker_values(worker: Worker) -> dict[str, Any]:
+    """The ``workers`` row of a worker (its report goes to ``worker_reports``)."""
     return {
         "ip_address": worker.ip_address,
         "payment_wallet": worker.payment_wallet,
-        "attestation_report": worker.attestation_report,
         "worker_type": worker.worker_type,
         "url": worker.url,
         "worker_public_key": worker.worker_public_key,
@@ -43,39 +100,78 @@ def worker_values(worker: Worker) -> dict[str, Any]:
         "registered_height": worker.registered_height,
         "registered_time": worker.registered_time,
         "updated_height": worker.updated_height,
+        "last_seen_index": worker.last_seen_index,
+        "last_seen_epoch": worker.last_seen_epoch,
+        "last_seen_time": worker.last_seen_time,
+        "load": worker.load,
+        "paused": worker.paused,
     }
 
 
-_GET_WORKER = select(workers).where(workers.c.ip_address == bindparam("ip_address"))
-_GET_WORKER_BY_KEY = select(workers).where(workers.c.worker_public_key == bindparam("key"))
-_GET_SUBSCRIBER = select(subscribers).where(subscribers.c.public_key == bindparam("key"))
-_GET_CONFIG = select(contract_state.c.value).where(contract_state.c.key == _CONFIG_KEY)
+def report_values(worker: Worker) -> dict[str, Any]:
+    return {"ip_address": worker.ip_address, "attestation_report": worker.attestation_report}
+
+
+def work_report_rows(report: WorkReport) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    head = {
+        "ip_address": report.ip_address,
+        "period": report.period,
+        "payment_wallet": report.payment_wallet,
+        "reported_height": report.reported_height,
+        "reported_time": report.reported_time,
+    }
+    lines = [
+        {
+            "ip_address": report.ip_address,
+            "period": report.period,
+            "subscriber": line.subscriber,
+            "requests": line.requests,
+            "input_tokens": line.input_tokens,
+            "output_tokens": line.output_tokens,
+        }
+        for line in report.usage
+    ]
+    return head, lines
 
 
 class SqlStorage:
-    """Contract state in the ``workers``, ``subscribers`` and ``contract_state`` tables."""
+    """Contract state in its tables; every method joins the caller's transaction."""
 
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
 
-    # config ---------------------------------------------------------------
+    # singletons -----------------------------------------------------------
 
-    def load_config(self) -> Config | None:
-        value = self._conn.execute(_GET_CONFIG).scalar_one_or_none()
-        return None if value is None else Config.from_json(json.loads(value))
+    def _load_state(self, key: str) -> dict[str, Any] | None:
+        value = self._conn.execute(_GET_STATE, {"key": key}).scalar_one_or_none()
+        return None if value is None else dict(json.loads(value))
 
-    def save_config(self, config: Config) -> None:
-        value = json.dumps(config.to_json(), sort_keys=True)
+    def _save_state(self, key: str, data: dict[str, Any]) -> None:
+        value = json.dumps(data, sort_keys=True)
         updated = self._conn.execute(
-            update(contract_state).where(contract_state.c.key == _CONFIG_KEY).values(value=value)
+            update(contract_state).where(contract_state.c.key == key).values(value=value)
         )
         if updated.rowcount == 0:
-            self._conn.execute(insert(contract_state).values(key=_CONFIG_KEY, value=value))
+            self._conn.execute(insert(contract_state).values(key=key, value=value))
+
+    def load_config(self) -> Config | None:
+        data = self._load_state(_CONFIG_KEY)
+        return None if data is None else Config.from_json(data)
+
+    def save_config(self, config: Config) -> None:
+        self._save_state(_CONFIG_KEY, config.to_json())
+
+    def load_liveliness(self) -> LivelinessState:
+        data = self._load_state(_LIVELINESS_KEY)
+        return LivelinessState() if data is None else LivelinessState.from_json(data)
+
+    def save_liveliness(self, state: LivelinessState) -> None:
+        self._save_state(_LIVELINESS_KEY, state.to_json())
 
     # workers --------------------------------------------------------------
 
     def get_worker(self, ip_address: str) -> Worker | None:
-        row = self._conn.execute(_GET_WORKER, {"ip_address": ip_address}).mappings().one_or_none()
+        row = _GET_WORKER.one(self._conn, {"ip_address": ip_address})
         return None if row is None else worker_from_row(row)
 
     def get_worker_by_key(self, worker_public_key: str) -> Worker | None:
@@ -88,6 +184,7 @@ class SqlStorage:
 
     def insert_worker(self, worker: Worker) -> None:
         self._conn.execute(insert(workers).values(**worker_values(worker)))
+        self._conn.execute(insert(worker_reports).values(**report_values(worker)))
 
     def update_worker(self, old_ip_address: str, worker: Worker) -> None:
         result = self._conn.execute(
@@ -97,14 +194,25 @@ class SqlStorage:
         )
         if result.rowcount != 1:
             raise LookupError(f"no worker row at {old_ip_address} to update")
+        self._conn.execute(
+            update(worker_reports)
+            .where(worker_reports.c.ip_address == old_ip_address)
+            .values(**report_values(worker))
+        )
 
     def delete_worker(self, ip_address: str) -> None:
+        self._conn.execute(delete(worker_reports).where(worker_reports.c.ip_address == ip_address))
         self._conn.execute(delete(workers).where(workers.c.ip_address == ip_address))
 
     def list_workers(
         self, *, start_after: str | None, limit: int, payment_wallet: str | None = None
     ) -> WorkerPage:
-        query = select(workers).order_by(workers.c.ip_address).limit(limit + 1)
+        query = (
+            select(*_WORKER_COLUMNS)
+            .select_from(_WORKERS_JOINED)
+            .order_by(workers.c.ip_address)
+            .limit(limit + 1)
+        )
         if start_after is not None:
             query = query.where(workers.c.ip_address > start_after)
         if payment_wallet is not None:
@@ -122,10 +230,36 @@ class SqlStorage:
         return [str(t) for t in self._conn.execute(query).scalars()]
 
     def workers_of_type(self, worker_type: str | None, *, limit: int) -> Sequence[Worker]:
-        query = select(workers).order_by(workers.c.ip_address).limit(limit)
+        query = (
+            select(*_WORKER_COLUMNS)
+            .select_from(_WORKERS_JOINED)
+            .order_by(workers.c.ip_address)
+            .limit(limit)
+        )
         if worker_type is not None:
             query = query.where(workers.c.worker_type == worker_type)
         return [worker_from_row(r) for r in self._conn.execute(query).mappings()]
+
+    def serving_workers(self, worker_type: str | None, min_index: int) -> list[ServingWorker]:
+        query = select(
+            workers.c.ip_address,
+            workers.c.worker_type,
+            workers.c.url,
+            workers.c.capacity,
+            workers.c.load,
+        ).where(workers.c.last_seen_index >= min_index, workers.c.paused == False)  # noqa: E712
+        if worker_type is not None:
+            query = query.where(workers.c.worker_type == worker_type)
+        return [ServingWorker(*row) for row in self._conn.execute(query)]
+
+    def serving_types(self, min_index: int) -> list[str]:
+        query = (
+            select(workers.c.worker_type)
+            .where(workers.c.last_seen_index >= min_index, workers.c.paused == False)  # noqa: E712
+            .distinct()
+            .order_by(workers.c.worker_type)
+        )
+        return [str(t) for t in self._conn.execute(query).scalars()]
 
     # subscribers ----------------------------------------------------------
 
@@ -150,4 +284,120 @@ class SqlStorage:
         return [
             Subscriber(r["public_key"], r["added_height"])
             for r in self._conn.execute(query).mappings()
+        ]
+
+    # work reports ---------------------------------------------------------
+
+    def has_work_report(self, ip_address: str, period: int) -> bool:
+        found = self._conn.execute(_HAS_WORK_REPORT, {"ip_address": ip_address, "period": period})
+        return found.first() is not None
+
+    def insert_work_report(self, report: WorkReport) -> None:
+        self.insert_work_reports([report])
+
+    def insert_work_reports(self, reports: list[WorkReport]) -> None:
+        heads, lines = [], []
+        for report in reports:
+            head, usage = work_report_rows(report)
+            heads.append(head)
+            lines.extend(usage)
+        if heads:
+            self._conn.execute(insert(work_reports), heads)
+        if lines:
+            self._conn.execute(insert(work_usage), lines)
+
+    def work_reports(
+        self,
+        *,
+        ip_address: str | None,
+        period: int | None,
+        start_after: tuple[int, str] | None,
+        limit: int,
+    ) -> list[WorkReport]:
+        query = (
+            select(work_reports)
+            .order_by(work_reports.c.period, work_reports.c.ip_address)
+            .limit(limit)
+        )
+        if ip_address is not None:
+            query = query.where(work_reports.c.ip_address == ip_address)
+        if period is not None:
+            query = query.where(work_reports.c.period == period)
+        if start_after is not None:
+            query = query.where(
+                tuple_(work_reports.c.period, work_reports.c.ip_address) > tuple_(*start_after)
+            )
+        heads = list(self._conn.execute(query).mappings())
+        if not heads:
+            return []
+        keys = [(h["ip_address"], h["period"]) for h in heads]
+        lines: dict[tuple[str, int], list[UsageLine]] = {k: [] for k in keys}
+        usage = self._conn.execute(
+            select(work_usage)
+            .where(tuple_(work_usage.c.ip_address, work_usage.c.period).in_(keys))
+            .order_by(work_usage.c.subscriber)
+        ).mappings()
+        for row in usage:
+            lines[(row["ip_address"], row["period"])].append(
+                UsageLine(
+                    row["subscriber"], row["requests"], row["input_tokens"], row["output_tokens"]
+                )
+            )
+        return [
+            WorkReport(
+                ip_address=h["ip_address"],
+                period=h["period"],
+                payment_wallet=h["payment_wallet"],
+                usage=tuple(lines[(h["ip_address"], h["period"])]),
+                reported_height=h["reported_height"],
+                reported_time=h["reported_time"],
+            )
+            for h in heads
+        ]
+
+    def work_totals(
+        self,
+        *,
+        by: str,
+        from_period: int | None,
+        to_period: int | None,
+        ip_address: str | None,
+        subscriber: str | None,
+    ) -> list[WorkTotal]:
+        key = {
+            "worker": work_usage.c.ip_address,
+            "subscriber": work_usage.c.subscriber,
+            "period": work_usage.c.period,
+            "wallet": work_reports.c.payment_wallet,
+        }[by]
+        joined = work_usage.join(
+            work_reports,
+            and_(
+                work_reports.c.ip_address == work_usage.c.ip_address,
+                work_reports.c.period == work_usage.c.period,
+            ),
+        )
+        query = (
+            select(
+                key.label("key"),
+                func.count().label("lines"),
+                func.sum(work_usage.c.requests),
+                func.sum(work_usage.c.input_tokens),
+                func.sum(work_usage.c.output_tokens),
+            )
+            .select_from(joined)
+            .group_by(key)
+            .order_by(key)
+        )
+        if from_period is not None:
+            query = query.where(work_usage.c.period >= from_period)
+        if to_period is not None:
+            query = query.where(work_usage.c.period <= to_period)
+        if ip_address is not None:
+            query = query.where(work_usage.c.ip_address == ip_address)
+        if subscriber is not None:
+            query = query.where(work_usage.c.subscriber == subscriber)
+        return [
+            WorkTotal(str(k), int(n), int(r or 0), int(i or 0), int(o or 0))
+            for k, n, r, i, o in self._conn.execute(query)
         ]

@@ -7,6 +7,7 @@ pages of ``get_workers`` come out in the same order everywhere.
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeEngine
 
 
@@ -53,7 +55,6 @@ workers = Table(
     metadata,
     Column("ip_address", key_text(300), primary_key=True),
     Column("payment_wallet", key_text(100), nullable=False),
-    Column("attestation_report", Text, nullable=False),
     Column("worker_type", key_text(64), nullable=False),
     Column("url", Text, nullable=True),
     Column("worker_public_key", key_text(66), nullable=True, unique=True),
@@ -61,8 +62,49 @@ workers = Table(
     Column("registered_height", BigInteger, nullable=False),
     Column("registered_time", BigInteger, nullable=False),
     Column("updated_height", BigInteger, nullable=False),
+    Column("last_seen_index", BigInteger, nullable=True),
+    Column("last_seen_epoch", BigInteger, nullable=True),
+    Column("last_seen_time", BigInteger, nullable=True),
+    Column("load", Integer, nullable=False, server_default="0"),
+    Column("paused", Boolean, nullable=False, server_default=false()),
     Index("ix_workers_payment_wallet", "payment_wallet", "ip_address"),
     Index("ix_workers_worker_type", "worker_type", "ip_address"),
+    Index("ix_workers_serving", "worker_type", "last_seen_index"),
+    Index("ix_workers_last_seen_index", "last_seen_index"),
+)
+
+#: Attestation reports, kept apart from ``workers`` (they are kilobytes each) so
+#: scans of the live set never read them.
+worker_reports = Table(
+    "worker_reports",
+    metadata,
+    Column("ip_address", key_text(300), primary_key=True),
+    Column("attestation_report", Text, nullable=False),
+)
+
+#: One row per (worker, period) reported: at most one report each.
+work_reports = Table(
+    "work_reports",
+    metadata,
+    Column("ip_address", key_text(300), primary_key=True),
+    Column("period", BigInteger, primary_key=True, autoincrement=False),
+    Column("payment_wallet", key_text(100), nullable=False),
+    Column("reported_height", BigInteger, nullable=False),
+    Column("reported_time", BigInteger, nullable=False),
+    Index("ix_work_reports_period", "period", "ip_address"),
+)
+
+#: The lines of each work report: one subscriber's use in that period.
+work_usage = Table(
+    "work_usage",
+    metadata,
+    Column("ip_address", key_text(300), primary_key=True),
+    Column("period", BigInteger, primary_key=True, autoincrement=False),
+    Column("subscriber", key_text(130), primary_key=True),
+    Column("requests", BigInteger, nullable=False),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+    Index("ix_work_usage_subscriber", "subscriber", "period"),
 )
 
 subscribers = Table(

@@ -1,0 +1,50 @@
+"""``worker-manager agent``: run the worker agent on a GPU worker."""
+
+import logging
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from worker_manager.cli.common import EXIT_USAGE, fail
+from worker_manager.settings import LOG_LEVELS
+
+
+def agent(
+    config: Annotated[Path, typer.Option("--config", help="The agent's TOML config file.")],
+    log_level: Annotated[str, typer.Option(help=f"One of {', '.join(LOG_LEVELS)}.")] = "info",
+) -> None:
+    """Run the worker agent: register (or check) the worker, answer every epoch's
+    liveliness challenge, and report each period's work (see docs/agent.md).
+
+    It retries with backoff while the node is down, keeps unsent work reports on
+    disk across restarts, and stops cleanly on SIGTERM or Ctrl-C.
+
+    Example:
+
+      worker-manager agent --config /etc/worker-manager/agent.toml
+    """
+    from worker_manager.agent import Agent, AgentConfig, AgentConfigError
+
+    if log_level.lower() not in LOG_LEVELS:
+        fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}", EXIT_USAGE)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        runner = Agent(AgentConfig.load(config))
+    except AgentConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("worker_manager.agent").info(
+            "%s received; stopping", signal.Signals(signum).name
+        )
+        runner.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    runner.run()

@@ -1,0 +1,24 @@
+"""Which version a query's answer depends on, and a key shared by equal answers.
+
+``get_models`` and ``get_u_r_ls`` depend only on what the contract serves
+(its ``serving_version``); ``get_u_r_ls`` depends on the subscriber only through
+its bucket, so every subscriber of a bucket shares one ready answer. The
+liveliness challenge depends on the clock and is never cached.
+"""
+
+from worker_manager.contract.assignment import bucket_of
+from worker_manager.contract.msg import GetLivelinessChallenge, GetModels, GetUrls, QueryMsg
+from worker_manager.node.cache import Scope
+
+
+def cache_scope(msg: QueryMsg) -> tuple[Scope | None, bytes | None]:
+    """(scope, canonical key) of a query; scope None means "do not cache"."""
+    if isinstance(msg, GetLivelinessChallenge):
+        return None, None
+    if isinstance(msg, GetModels):
+        return Scope.SERVING, b"\\x00get_models"
+    if isinstance(msg, GetUrls):
+        bucket = bucket_of(msg.subscriber or "")
+        key = f"\\x00get_urls\\x00{msg.model}\\x00{bucket}\\x00{msg.limit}".encode()
+        return Scope.SERVING, key
+    return Scope.HEIGHT, None
