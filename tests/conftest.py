@@ -12,14 +12,14 @@ from sqlalchemy import select
 
 from worker_manager.keys import PrivateKey
 from worker_manager.node import FixedClock, Node
-from worker_manager.node.secrets_api import SeededApi
+from worker_manager.node.host_api import HostApi
 from worker_manager.store import Store
 from worker_manager.store.tables import metadata
 
 GENESIS_NS = 1_767_225_600 * 1_000_000_000  # 2026-01-01T00:00:00Z
 CHAIN_ID = "wm-test-1"
 #: The host functions of every test node, from a fixed seed (the real implementation).
-API = SeededApi(b"worker-manager test seed".ljust(32, b"."))
+API = HostApi(b"worker-manager test seed".ljust(32, b"."))
 
 
 def key(name: str) -> PrivateKey:

@@ -21,7 +21,11 @@ def test_commit_mode_answers_with_the_block_result(base_url: str, node: Node) ->
     result = r.json()
     assert result["code"] == 0
     assert result["height"] == 2
-    assert result["data"] == {"ip_address": "10.0.0.1", "status": "registered"}
+    assert result["data"] == {
+        "ip_address": "10.0.0.1",
+        "status": "registered",
+        "attestation_status": "unchecked",
+    }
     assert {e["type"] for e in result["events"]} == {"message", "wasm"}
     tx = httpx.get(f"{base_url}/v1/txs/{result['txhash'].lower()}").json()
     assert tx["sender"] == ADMIN

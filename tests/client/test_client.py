@@ -41,7 +41,11 @@ def test_every_message_through_the_sync_client(base_url: str, node: Node) -> Non
             capacity=2,
         )
         assert result.ok
-        assert result.data == {"ip_address": "10.0.0.1", "status": "registered"}
+        assert result.data == {
+            "ip_address": "10.0.0.1",
+            "status": "registered",
+            "attestation_status": "unchecked",
+        }
         assert owner.set_worker_type("10.0.0.1", "mistral").ok
         assert owner.set_worker_url("10.0.0.1", None).ok
         assert owner.set_worker_address("10.0.0.1", "10.0.0.2").ok

@@ -50,6 +50,9 @@ def test_get_workers_answers_a_valid_subscriber_proof(node: Node) -> None:
         "paused": False,
         "served": True,
         "not_served_because": [],
+        "attestation_status": "unchecked",
+        "attestation_reasons": [],
+        "attestation_verdict": None,
     }
 
 

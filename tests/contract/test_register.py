@@ -22,7 +22,11 @@ from worker_manager.node import Node
 
 def test_admin_registers_a_worker_owned_by_its_payment_wallet(node: Node) -> None:
     outcome = ex(node, ADMIN, register_msg("10.0.0.1"))
-    assert data(outcome) == {"ip_address": "10.0.0.1", "status": "registered"}
+    assert data(outcome) == {
+        "ip_address": "10.0.0.1",
+        "status": "registered",
+        "attestation_status": "unchecked",
+    }
     assert outcome.height == 2
     assert ("action", "register_worker") in outcome.attributes
     worker = q(node, {"get_worker": {"ip_address": "10.0.0.1"}})

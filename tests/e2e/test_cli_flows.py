@@ -91,7 +91,11 @@ def test_every_message_through_the_cli(node: RunningNode) -> None:
         "admin",
     )
     assert register["code"] == 0
-    assert register["data"] == {"ip_address": "10.1.0.1", "status": "registered"}
+    assert register["data"] == {
+        "ip_address": "10.1.0.1",
+        "status": "registered",
+        "attestation_status": "unchecked",
+    }
     tx_json(node, "set-worker-type", "10.1.0.1", "mistral", "--from", "owner")
     tx_json(node, "set-worker-url", "10.1.0.1", "https://w.example:21434", "--from", "owner")
     tx_json(node, "set-worker-address", "10.1.0.1", "10.1.0.2", "--from", "owner")

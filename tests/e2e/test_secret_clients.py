@@ -243,7 +243,11 @@ def test_execute_tx_commits_and_tx_info_decrypts_the_answer(
 
 def test_register_answers_and_plain_text_events(executed: dict[str, Any]) -> None:
     outcome = executed["register_w1"]
-    assert json.loads(outcome["data"][0]) == {"ip_address": "10.9.0.1", "status": "registered"}
+    assert json.loads(outcome["data"][0]) == {
+        "ip_address": "10.9.0.1",
+        "status": "registered",
+        "attestation_status": "unchecked",
+    }
     assert json.loads(outcome["msg"]) == {
         "register_worker": {
             "payment_wallet": OWNER,

@@ -178,6 +178,7 @@ def test_a_committed_tx_in_the_lcd_shape(lcd: Lcd) -> None:
     assert json.loads(decrypt_execute_result(ctx, sealed)) == {
         "ip_address": "10.0.0.1",
         "status": "registered",
+        "attestation_status": "unchecked",
     }
     events = response["events"]
     assert events[0] == {

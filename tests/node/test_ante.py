@@ -49,7 +49,11 @@ def test_a_signed_tx_lands_in_a_block_and_is_recorded(node: Node) -> None:
     result = send(node, tx)
     assert result.ok
     assert result.height == 2
-    assert json.loads(result.data) == {"ip_address": "10.0.0.1", "status": "registered"}
+    assert json.loads(result.data) == {
+        "ip_address": "10.0.0.1",
+        "status": "registered",
+        "attestation_status": "unchecked",
+    }
     record = node.get_tx(result.hash)
     assert record is not None
     assert record.sender == ADMIN_KEY.address

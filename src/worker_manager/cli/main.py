@@ -5,6 +5,7 @@ import typer
 from worker_manager import __version__
 from worker_manager.cli import (
     agent_command,
+    attestation_commands,
     keys_commands,
     node_commands,
     query_commands,
@@ -49,6 +50,7 @@ app.command()(agent_command.agent)
 app.add_typer(keys_commands.app, name="keys")
 app.add_typer(tx_commands.app, name="tx")
 app.add_typer(query_commands.app, name="query")
+app.add_typer(attestation_commands.app, name="attestation")
 
 
 def run() -> None:

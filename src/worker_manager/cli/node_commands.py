@@ -21,11 +21,10 @@ from worker_manager.cli.common import (
     stderr,
 )
 from worker_manager.contract import ContractError
-from worker_manager.home import HomeError, is_initialised, node_seed, write_home
+from worker_manager.home import HomeError, is_initialised, write_home
 from worker_manager.node import Node, NodeNotInitialised, SystemClock
-from worker_manager.node.bootstrap import build_node, open_store
+from worker_manager.node.bootstrap import build_node, host_api, open_store
 from worker_manager.node.identity import InvalidChainId, validate_chain_id
-from worker_manager.node.secrets_api import SeededApi
 from worker_manager.settings import DEFAULT_HOST, DEFAULT_PORT, KEYRING_DIR, LOG_LEVELS, Settings
 from worker_manager.store import SchemaError
 
@@ -74,7 +73,7 @@ def create_home(
                 chain_id=chain_id,
                 admin=admin,
                 clock=SystemClock(),
-                api=SeededApi(node_seed(settings)),
+                api=host_api(settings),
                 instantiate_msg=instantiate_msg,
             )
         finally:
@@ -338,7 +337,7 @@ def verify(home: HomeOption = None, json_output: JsonFlag = False) -> None:
         try:
             source.check_schema()
             replica.migrate()
-            report = replay(source, replica, SeededApi(node_seed(settings)))
+            report = replay(source, replica, host_api(settings))
         except (ReplayError, SchemaError) as exc:
             fail(str(exc))
         finally:

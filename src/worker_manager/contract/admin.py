@@ -21,9 +21,9 @@ from worker_manager.contract.msg import (
     SetConfig,
 )
 from worker_manager.contract.response import Response
+from worker_manager.contract.serving import serving_changed
 from worker_manager.contract.state import Config, RegistrationMode, Subscriber
 from worker_manager.contract.validate import canonical_address, public_key_hex, url_template
-from worker_manager.contract.workers import serving_changed
 
 MIN_ATTESTATION_REPORT_BYTES = 1024
 MAX_ATTESTATION_REPORT_BYTES = 1024 * 1024

@@ -2,7 +2,7 @@
 
 from typing import assert_never
 
-from worker_manager.contract import admin, queries, reports, workers
+from worker_manager.contract import admin, attestation, queries, reports, workers
 from worker_manager.contract.auth import load_config
 from worker_manager.contract.deps import Deps, Env, MessageInfo, QueryDeps
 from worker_manager.contract.error import AlreadyInstantiated, Paused
@@ -13,12 +13,14 @@ from worker_manager.contract.msg import (
     CancelAdminProposal,
     EpochTick,
     ExecuteMsg,
+    GetAttestationPolicy,
     GetConfig,
     GetLivelinessChallenge,
     GetModels,
     GetSubscribers,
     GetUrls,
     GetWorker,
+    GetWorkerAddresses,
     GetWorkers,
     GetWorkReports,
     GetWorkTotals,
@@ -32,8 +34,11 @@ from worker_manager.contract.msg import (
     RemoveWorker,
     ReportLiveliness,
     ReportWork,
+    ReverifyWorkers,
+    SetAttestationPolicy,
     SetConfig,
     SetWorkerAddress,
+    SetWorkerAttestation,
     SetWorkerPaused,
     SetWorkerType,
     SetWorkerUrl,
@@ -95,6 +100,12 @@ def execute(deps: Deps, env: Env, info: MessageInfo, msg: ExecuteMsg) -> Respons
             return workers.execute_remove_worker(deps, info, config, msg)
         case SetWorkerPaused():
             return workers.execute_set_worker_paused(deps, env, info, msg)
+        case SetWorkerAttestation():
+            return attestation.execute_set_worker_attestation(deps, env, info, config, msg)
+        case SetAttestationPolicy():
+            return attestation.execute_set_attestation_policy(deps, info, config, msg)
+        case ReverifyWorkers():
+            return attestation.execute_reverify_workers(deps, env, info, config, msg)
         case ReportLiveliness():
             return reports.execute_report_liveliness(deps, env, info, config, msg)
         case ReportWork():
@@ -145,6 +156,10 @@ def query_answer(deps: QueryDeps, env: Env, msg: QueryMsg) -> QueryAnswer:
             return queries.query_subscribers(deps, msg)
         case GetLivelinessChallenge():
             return reports.query_challenge(deps, env)
+        case GetAttestationPolicy():
+            return attestation.query_attestation_policy(deps)
+        case GetWorkerAddresses():
+            return attestation.query_worker_addresses(deps, msg)
         case GetWorkReports():
             return reports.query_work_reports(deps, msg)
         case GetWorkTotals():

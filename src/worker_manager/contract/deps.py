@@ -106,6 +106,10 @@ class Storage(Protocol):
 
     def save_liveliness(self, state: LivelinessState) -> None: ...
 
+    def load_attestation_policy(self) -> str | None: ...
+
+    def save_attestation_policy(self, policy_json: str | None) -> None: ...
+
     def has_work_report(self, ip_address: str, period: int) -> bool: ...
 
     def insert_work_report(self, report: WorkReport) -> None: ...
@@ -130,12 +134,19 @@ class QueryStorage(Storage, Protocol):
 
     def list_subscribers(self, *, start_after: str | None, limit: int) -> list[Subscriber]: ...
 
-    def serving_workers(self, worker_type: str | None, min_index: int) -> list[ServingWorker]:
-        """Workers (of one type, or all) whose ``last_seen_index`` is at least ``min_index``."""
+    def serving_workers(
+        self, worker_type: str | None, min_index: int, min_attested_index: int | None
+    ) -> list[ServingWorker]:
+        """Unpaused workers (of one type, or all) seen since ``min_index`` whose
+        attestation is valid or unchecked (and at least ``min_attested_index``)."""
         ...
 
-    def serving_types(self, min_index: int) -> list[str]:
-        """Distinct types of the workers seen since ``min_index``, sorted."""
+    def serving_types(self, min_index: int, min_attested_index: int | None) -> list[str]:
+        """Distinct types of the workers :meth:`serving_workers` would give, sorted."""
+        ...
+
+    def list_worker_addresses(self, *, start_after: str | None, limit: int) -> list[str]:
+        """Worker addresses in key order (for re-verifying them page by page)."""
         ...
 
     def work_reports(
@@ -162,13 +173,43 @@ class QueryStorage(Storage, Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class AttestationOutcome:
+    """The host's verdict on an attestation report (the contract keeps it as given)."""
+
+    status: str  # "valid", "rejected" or "unverified"
+    reasons: tuple[str, ...]
+    message: str
+    verdict_json: str
+
+
 class Api(Protocol):
     """What the host provides beyond storage (CosmWasm's ``Api``): deterministic
-    functions of secrets the contract must not hold itself."""
+    functions of inputs the contract must not hold itself (secrets, collateral)."""
 
     def liveliness_challenge(self, epoch: int) -> bytes:
         """The 32-byte challenge of ``epoch``: the same on every node of the network,
         and not computable ahead of time without the node's secret seed."""
+        ...
+
+    def check_attestation_policy(self, policy_json: str) -> str:
+        """The policy in canonical JSON, or ``ValueError`` saying what is wrong."""
+        ...
+
+    def verify_attestation(
+        self,
+        *,
+        report: str,
+        worker_type: str,
+        policy_json: str,
+        now: int,
+        chain_id: str,
+        payment_wallet: str,
+        worker_public_key: str | None,
+        fresh_challenges: tuple[bytes, ...],
+    ) -> AttestationOutcome:
+        """Verify ``report`` under the policy at block time ``now`` (collateral and
+        trust roots are the host's); deterministic for the same inputs and collateral."""
         ...
 
 

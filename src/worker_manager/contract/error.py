@@ -225,6 +225,17 @@ class NoPendingAdmin(ContractError):
         super().__init__("no admin hand-over has been proposed")
 
 
+class AttestationRefused(ContractError):
+    """Under a policy in ``reject`` mode, the attestation report did not verify."""
+
+    code = "attestation_refused"
+
+    def __init__(self, status: str, reasons: tuple[str, ...], message: str) -> None:
+        super().__init__(f"attestation {status} ({', '.join(reasons)}): {message}")
+        self.status = status
+        self.reasons = reasons
+
+
 class StaleChallenge(ContractError):
     """The answer is not to the current or the previous epoch's challenge."""
 

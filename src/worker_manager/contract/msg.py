@@ -117,6 +117,16 @@ class SetWorkerPaused(Message):
     paused: bool
 
 
+class SetWorkerAttestation(Message):
+    """Replace the worker's attestation report (a fresh quote); it is verified now.
+
+    Sender: the owner, or the worker key (signing the tx itself). Under a policy in
+    ``reject`` mode a report that does not verify is refused and the old one stays."""
+
+    ip_address: str
+    attestation_report: str
+
+
 class ReportLiveliness(Message):
     """Answer the current (or previous) epoch's challenge.
 
@@ -200,6 +210,24 @@ class SetConfig(Message):
     work_report_window_periods: int | None = None
 
 
+class SetAttestationPolicy(Message):
+    """Set (or clear, with ``null``) the attestation policy: allowed measurements per
+    worker type, TCB statuses, binding, freshness, re-attestation and whether a
+    failing verdict rejects a registration or only marks the worker. Sender: admin.
+
+    Workers registered earlier keep their verdicts until ``reverify_workers``."""
+
+    policy: dict[str, Any] | None
+
+
+class ReverifyWorkers(Message):
+    """Verify these workers' reports again under the current policy and collateral
+    (never refusing: each verdict is recorded). Sender: the admin. At most 200 per
+    message; ``get_worker_addresses`` lists them all, page by page."""
+
+    ip_addresses: list[str]
+
+
 class Pause(Message):
     """Stop every non-admin execute until ``unpause``. Queries keep working. Sender: admin."""
 
@@ -216,6 +244,7 @@ ExecuteMsg = (
     | SetWorkerUrl
     | RemoveWorker
     | SetWorkerPaused
+    | SetWorkerAttestation
     | ReportLiveliness
     | ReportWork
     | ProposeAdmin
@@ -224,6 +253,8 @@ ExecuteMsg = (
     | AddSubscriber
     | RemoveSubscriber
     | SetConfig
+    | SetAttestationPolicy
+    | ReverifyWorkers
     | Pause
     | Unpause
 )
@@ -236,6 +267,7 @@ EXECUTE_MESSAGES: dict[str, type[ExecuteMsg]] = {
     "set_worker_url": SetWorkerUrl,
     "remove_worker": RemoveWorker,
     "set_worker_paused": SetWorkerPaused,
+    "set_worker_attestation": SetWorkerAttestation,
     "report_liveliness": ReportLiveliness,
     "report_work": ReportWork,
     "propose_admin": ProposeAdmin,
@@ -244,6 +276,8 @@ EXECUTE_MESSAGES: dict[str, type[ExecuteMsg]] = {
     "add_subscriber": AddSubscriber,
     "remove_subscriber": RemoveSubscriber,
     "set_config": SetConfig,
+    "set_attestation_policy": SetAttestationPolicy,
+    "reverify_workers": ReverifyWorkers,
     "pause": Pause,
     "unpause": Unpause,
 }
@@ -256,6 +290,8 @@ ADMIN_MESSAGES: tuple[type[ExecuteMsg], ...] = (
     AddSubscriber,
     RemoveSubscriber,
     SetConfig,
+    SetAttestationPolicy,
+    ReverifyWorkers,
     Pause,
     Unpause,
 )
@@ -315,6 +351,17 @@ class GetSubscribers(Message):
     limit: int | None = None
 
 
+class GetWorkerAddresses(Message):
+    """Every worker's address, in pages (to re-verify them, say). Public."""
+
+    start_after: str | None = None
+    limit: int | None = None
+
+
+class GetAttestationPolicy(Message):
+    """The attestation policy (``null`` when none is set). Public."""
+
+
 class GetLivelinessChallenge(Message):
     """The current epoch, its challenge and when it expires. Public."""
 
@@ -354,6 +401,8 @@ QueryMsg = (
     | GetConfig
     | GetSubscribers
     | GetLivelinessChallenge
+    | GetAttestationPolicy
+    | GetWorkerAddresses
     | GetWorkReports
     | GetWorkTotals
 )
@@ -367,6 +416,8 @@ QUERY_MESSAGES: dict[str, type[QueryMsg]] = {
     "get_config": GetConfig,
     "get_subscribers": GetSubscribers,
     "get_liveliness_challenge": GetLivelinessChallenge,
+    "get_attestation_policy": GetAttestationPolicy,
+    "get_worker_addresses": GetWorkerAddresses,
     "get_work_reports": GetWorkReports,
     "get_work_totals": GetWorkTotals,
 }
@@ -411,6 +462,10 @@ class WorkerAnswer(Answer):
     served: bool
     #: Why it is not given to subscribers, when ``served`` is false.
     not_served_because: list[str]
+    attestation_status: Literal["unchecked", "valid", "rejected", "unverified"]
+    attestation_reasons: list[str]
+    #: The full verdict (measurements, TCB, binding, GPU checks...), or null.
+    attestation_verdict: dict[str, Any] | None
 
 
 class WorkersAnswer(Answer):
@@ -449,6 +504,15 @@ class SubscriberAnswer(Answer):
 
 class SubscribersAnswer(Answer):
     subscribers: list[SubscriberAnswer]
+
+
+class AttestationPolicyAnswer(Answer):
+    policy: dict[str, Any] | None
+
+
+class WorkerAddressesAnswer(Answer):
+    addresses: list[str]
+    next_start_after: str | None = None
 
 
 class ChallengeAnswer(Answer):
@@ -492,6 +556,8 @@ QueryAnswer = (
     | ConfigAnswer
     | SubscribersAnswer
     | ChallengeAnswer
+    | AttestationPolicyAnswer
+    | WorkerAddressesAnswer
     | WorkReportsAnswer
     | WorkTotalsAnswer
 )

@@ -1,10 +1,12 @@
 """Query handlers. Each returns a typed answer; only the entry point serialises it."""
 
+import json
+
 from worker_manager.contract.assignment import bucket_of, rank
 from worker_manager.contract.auth import load_config, load_worker, verify_subscriber
 from worker_manager.contract.deps import QueryDeps
 from worker_manager.contract.error import InvalidField
-from worker_manager.contract.liveliness import Status, live_from_index, missed_epochs, status_of
+from worker_manager.contract.liveliness import live_from_index, missed_epochs, status_of
 from worker_manager.contract.msg import (
     DEFAULT_SUBSCRIBERS_LIMIT,
     DEFAULT_URLS_LIMIT,
@@ -24,6 +26,7 @@ from worker_manager.contract.msg import (
     WorkerAnswer,
     WorkersAnswer,
 )
+from worker_manager.contract.serving import min_attested_index, not_served_because
 from worker_manager.contract.state import Config, LivelinessState, Worker
 from worker_manager.contract.validate import (
     canonical_address,
@@ -45,19 +48,10 @@ def worker_url(config: Config, worker: Worker) -> str:
     return worker.url or render_url_template(config.url_template, worker.ip_address)
 
 
-def not_served_because(config: Config, state: LivelinessState, worker: Worker) -> list[str]:
-    """Why a worker is not given to subscribers (empty when it is)."""
-    reasons = []
-    status = status_of(config, state, worker)
-    if status is not Status.LIVE:
-        reasons.append(f"not_live:{status.value}")
-    if worker.paused:
-        reasons.append("paused")
-    return reasons
-
-
-def worker_answer(config: Config, state: LivelinessState, worker: Worker) -> WorkerAnswer:
-    reasons = not_served_because(config, state, worker)
+def worker_answer(
+    config: Config, state: LivelinessState, worker: Worker, min_attested: int | None
+) -> WorkerAnswer:
+    reasons = not_served_because(config, state, worker, min_attested)
     return WorkerAnswer(
         ip_address=worker.ip_address,
         payment_wallet=worker.payment_wallet,
@@ -76,6 +70,11 @@ def worker_answer(config: Config, state: LivelinessState, worker: Worker) -> Wor
         paused=worker.paused,
         served=not reasons,
         not_served_because=reasons,
+        attestation_status=worker.attestation_status,  # type: ignore[arg-type]
+        attestation_reasons=list(worker.attestation_reasons),
+        attestation_verdict=(
+            json.loads(worker.attestation_verdict) if worker.attestation_verdict else None
+        ),
     )
 
 
@@ -89,8 +88,9 @@ def query_workers(deps: QueryDeps, msg: GetWorkers) -> WorkersAnswer:
     owner = canonical_address("address", msg.address) if msg.address else None
     page = deps.storage.list_workers(start_after=start_after, limit=limit, payment_wallet=owner)
     state = deps.storage.load_liveliness()
+    min_attested = min_attested_index(deps, state.served_index)
     return WorkersAnswer(
-        workers=[worker_answer(config, state, w) for w in page.workers],
+        workers=[worker_answer(config, state, w, min_attested) for w in page.workers],
         next_start_after=page.next_start_after,
     )
 
@@ -98,20 +98,26 @@ def query_workers(deps: QueryDeps, msg: GetWorkers) -> WorkersAnswer:
 def query_worker(deps: QueryDeps, msg: GetWorker) -> WorkerAnswer:
     config = load_config(deps.storage)
     state = deps.storage.load_liveliness()
-    return worker_answer(config, state, load_worker(deps.storage, msg.ip_address))
+    min_attested = min_attested_index(deps, state.served_index)
+    return worker_answer(config, state, load_worker(deps.storage, msg.ip_address), min_attested)
 
 
 def query_models(deps: QueryDeps) -> ModelsAnswer:
     config = load_config(deps.storage)
     state = deps.storage.load_liveliness()
-    return ModelsAnswer(models=deps.storage.serving_types(live_from_index(config, state)))
+    min_attested = min_attested_index(deps, state.served_index)
+    return ModelsAnswer(
+        models=deps.storage.serving_types(live_from_index(config, state), min_attested)
+    )
 
 
 def query_urls(deps: QueryDeps, msg: GetUrls) -> UrlsAnswer:
     config = load_config(deps.storage)
     state = deps.storage.load_liveliness()
     limit = _limit(msg.limit, DEFAULT_URLS_LIMIT, MAX_URLS_LIMIT)
-    live = deps.storage.serving_workers(msg.model, live_from_index(config, state))
+    live = deps.storage.serving_workers(
+        msg.model, live_from_index(config, state), min_attested_index(deps, state.served_index)
+    )
     bucket = bucket_of(msg.subscriber or "")
     for depth in (limit, len(live)):  # workers sharing a URL are rare: look deeper only then
         urls: list[str] = []

@@ -85,6 +85,13 @@ class Worker:
     load: int = 0
     #: Its owner took it out of service (maintenance); it stays registered.
     paused: bool = False
+    #: The attestation verdict: "unchecked" (no policy), "valid", "rejected", "unverified".
+    attestation_status: str = "unchecked"
+    attestation_reasons: tuple[str, ...] = ()
+    #: The served-epoch index when it was last verified (for re-attestation).
+    attested_index: int | None = None
+    #: The full verdict (JSON), shown by get_worker.
+    attestation_verdict: str | None = None
 
     def with_changes(self, **changes: Any) -> Self:
         return replace(self, **changes)

@@ -8,9 +8,11 @@ and ``host.example``) must land on the same key, and ``10.0.0.1:8001`` and
 
 import ipaddress
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from worker_manager.contract.error import (
+    AttestationTooLarge,
     InvalidAddress,
     InvalidField,
     InvalidIpAddress,
@@ -18,6 +20,9 @@ from worker_manager.contract.error import (
     InvalidWorkerType,
 )
 from worker_manager.keys.address import AddressError, validate_address
+
+if TYPE_CHECKING:
+    from worker_manager.contract.state import Config
 
 MAX_HOST_CHARS = 253
 MAX_LABEL_CHARS = 63
@@ -244,3 +249,13 @@ def hex_bytes(value: str, field: str) -> bytes:
         return bytes.fromhex(text)
     except ValueError as exc:
         raise InvalidField(field, "is not hex") from exc
+
+
+def attestation_report_text(config: "Config", report: str) -> str:
+    """A non-empty report within the config's size cap."""
+    size = len(report.encode("utf-8"))
+    if size == 0:
+        raise InvalidField("attestation_report", "is empty")
+    if size > config.max_attestation_report_bytes:
+        raise AttestationTooLarge(size, config.max_attestation_report_bytes)
+    return report

@@ -5,6 +5,7 @@ node runs it inside one store transaction, so a refusal never leaves a
 partial change behind.
 """
 
+from worker_manager.contract.attestation import with_verdict
 from worker_manager.contract.auth import (
     load_worker,
     require_admin,
@@ -13,7 +14,6 @@ from worker_manager.contract.auth import (
 )
 from worker_manager.contract.deps import Deps, Env, MessageInfo
 from worker_manager.contract.error import (
-    AttestationTooLarge,
     InvalidField,
     WorkerExists,
     WorkerKeyInUse,
@@ -28,8 +28,10 @@ from worker_manager.contract.msg import (
     SetWorkerWallet,
 )
 from worker_manager.contract.response import Response
+from worker_manager.contract.serving import serving_changed
 from worker_manager.contract.state import Config, RegistrationMode, Worker
 from worker_manager.contract.validate import (
+    attestation_report_text,
     canonical_address,
     canonical_worker_address,
     http_url,
@@ -38,21 +40,6 @@ from worker_manager.contract.validate import (
 )
 
 MAX_CAPACITY = 1_000_000
-
-
-def serving_changed(deps: Deps) -> None:
-    """Note that what get_models/get_u_r_ls answer may have changed."""
-    state = deps.storage.load_liveliness()
-    deps.storage.save_liveliness(state.with_changes(serving_version=state.serving_version + 1))
-
-
-def _attestation_report(config: Config, report: str) -> str:
-    size = len(report.encode("utf-8"))
-    if size == 0:
-        raise InvalidField("attestation_report", "is empty")
-    if size > config.max_attestation_report_bytes:
-        raise AttestationTooLarge(size, config.max_attestation_report_bytes)
-    return report
 
 
 def _capacity(value: int | None) -> int:
@@ -71,7 +58,7 @@ def execute_register_worker(
     ip_address = canonical_worker_address(msg.ip_address)
     wallet = canonical_address("payment_wallet", msg.payment_wallet)
     kind = worker_type(msg.worker_type)
-    report = _attestation_report(config, msg.attestation_report)
+    report = attestation_report_text(config, msg.attestation_report)
     url = http_url(msg.url) if msg.url is not None else None
     capacity = _capacity(msg.capacity)
     worker_key = None
@@ -86,7 +73,10 @@ def execute_register_worker(
             raise WorkerKeyInUse(worker_key, holder.ip_address)
 
     served_index = deps.storage.load_liveliness().served_index
-    deps.storage.insert_worker(
+    worker = with_verdict(
+        deps,
+        env,
+        config,
         Worker(
             ip_address=ip_address,
             payment_wallet=wallet,
@@ -100,12 +90,18 @@ def execute_register_worker(
             updated_height=env.block.height,
             # served for one grace period, until its agent starts answering
             last_seen_index=served_index,
-        )
+        ),
+        may_refuse=True,
     )
+    deps.storage.insert_worker(worker)
     serving_changed(deps)
     return Response.of(
         "register_worker",
-        {"ip_address": ip_address, "status": "registered"},
+        {
+            "ip_address": ip_address,
+            "status": "registered",
+            "attestation_status": worker.attestation_status,
+        },
         ip_address=ip_address,
         payment_wallet=wallet,
         worker_type=kind,

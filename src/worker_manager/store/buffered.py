@@ -33,6 +33,7 @@ MISSING: Final = _Missing()
 class _Layer:
     config: Config | _Missing = MISSING
     liveliness: LivelinessState | _Missing = MISSING
+    policy: str | _Missing | None = MISSING
     workers: dict[str, Worker | None] = field(default_factory=dict)
     #: worker public key -> addresses written in this layer with that key
     keys: dict[str, set[str]] = field(default_factory=dict)
@@ -44,6 +45,7 @@ class _Layer:
         return (
             isinstance(self.config, _Missing)
             and isinstance(self.liveliness, _Missing)
+            and isinstance(self.policy, _Missing)
             and not self.workers
             and not self.subscribers
             and not self.work_reports
@@ -59,6 +61,8 @@ class _Layer:
             other.config = self.config
         if not isinstance(self.liveliness, _Missing):
             other.liveliness = self.liveliness
+        if not isinstance(self.policy, _Missing):
+            other.policy = self.policy
         for ip_address, worker in self.workers.items():
             other.put_worker(ip_address, worker)
         other.subscribers.update(self.subscribers)
@@ -75,6 +79,7 @@ class BufferedStorage:
         self._tx = _Layer()
         self._db_config: Config | _Missing | None = MISSING
         self._db_liveliness: LivelinessState | _Missing = MISSING
+        self._db_policy: str | _Missing | None = MISSING
         self._db_work_reports: dict[tuple[str, int], bool] = {}
         self._db_workers: dict[str, Worker | None] = {}
         self._db_subscribers: dict[str, Subscriber | None] = {}
@@ -113,6 +118,17 @@ class BufferedStorage:
 
     def save_liveliness(self, state: LivelinessState) -> None:
         self._tx.liveliness = state
+
+    def load_attestation_policy(self) -> str | None:
+        for layer in (self._tx, self._block):
+            if not isinstance(layer.policy, _Missing):
+                return layer.policy
+        if isinstance(self._db_policy, _Missing):
+            self._db_policy = self._base.load_attestation_policy()
+        return self._db_policy
+
+    def save_attestation_policy(self, policy_json: str | None) -> None:
+        self._tx.policy = policy_json
 
     # work reports -----------------------------------------------------------
 
@@ -212,12 +228,15 @@ class BufferedStorage:
             self._base.save_config(block.config)
         if not isinstance(block.liveliness, _Missing):
             self._base.save_liveliness(block.liveliness)
+        if not isinstance(block.policy, _Missing):
+            self._base.save_attestation_policy(block.policy)
         self._flush_workers(block.workers)
         self._flush_subscribers(block.subscribers)
         self._base.insert_work_reports(list(block.work_reports.values()))
         self._block = _Layer()
         self._db_config = MISSING
         self._db_liveliness = MISSING
+        self._db_policy = MISSING
         self._db_workers.clear()
         self._db_subscribers.clear()
         self._db_work_reports.clear()
@@ -251,12 +270,16 @@ class BufferedStorage:
                 for w in updated
                 if (before := self._db_workers.get(w.ip_address)) is None
                 or before.attestation_report != w.attestation_report
+                or before.attestation_verdict != w.attestation_verdict
             ]
             if reports:
                 self._conn.execute(
                     update(worker_reports)
                     .where(worker_reports.c.ip_address == bindparam("key"))
-                    .values(attestation_report=bindparam("attestation_report")),
+                    .values(
+                        attestation_report=bindparam("attestation_report"),
+                        attestation_verdict=bindparam("attestation_verdict"),
+                    ),
                     [{**r, "key": r["ip_address"]} for r in reports],
                 )
         if added:

@@ -45,8 +45,14 @@ from worker_manager.store.tables import (
 
 _CONFIG_KEY = "config"
 _LIVELINESS_KEY = "liveliness"
+_POLICY_KEY = "attestation_policy"
+SERVED_ATTESTATION = ("unchecked", "valid")
 
-_WORKER_COLUMNS = (*workers.c, worker_reports.c.attestation_report)
+_WORKER_COLUMNS = (
+    *workers.c,
+    worker_reports.c.attestation_report,
+    worker_reports.c.attestation_verdict,
+)
 _WORKERS_JOINED = workers.join(worker_reports, worker_reports.c.ip_address == workers.c.ip_address)
 _GET_WORKER = PointQuery(
     select(*_WORKER_COLUMNS)
@@ -85,6 +91,10 @@ def worker_from_row(row: Mapping[Any, Any]) -> Worker:
         last_seen_time=row["last_seen_time"],
         load=row["load"],
         paused=bool(row["paused"]),
+        attestation_status=row["attestation_status"],
+        attestation_reasons=tuple(r for r in row["attestation_reasons"].split(",") if r),
+        attested_index=row["attested_index"],
+        attestation_verdict=row["attestation_verdict"],
     )
 
 
@@ -105,11 +115,18 @@ def worker_values(worker: Worker) -> dict[str, Any]:
         "last_seen_time": worker.last_seen_time,
         "load": worker.load,
         "paused": worker.paused,
+        "attestation_status": worker.attestation_status,
+        "attestation_reasons": ",".join(worker.attestation_reasons),
+        "attested_index": worker.attested_index,
     }
 
 
 def report_values(worker: Worker) -> dict[str, Any]:
-    return {"ip_address": worker.ip_address, "attestation_report": worker.attestation_report}
+    return {
+        "ip_address": worker.ip_address,
+        "attestation_report": worker.attestation_report,
+        "attestation_verdict": worker.attestation_verdict,
+    }
 
 
 def work_report_rows(report: WorkReport) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -167,6 +184,13 @@ class SqlStorage:
 
     def save_liveliness(self, state: LivelinessState) -> None:
         self._save_state(_LIVELINESS_KEY, state.to_json())
+
+    def load_attestation_policy(self) -> str | None:
+        data = self._load_state(_POLICY_KEY)
+        return None if data is None or data.get("policy") is None else str(data["policy"])
+
+    def save_attestation_policy(self, policy_json: str | None) -> None:
+        self._save_state(_POLICY_KEY, {"policy": policy_json})
 
     # workers --------------------------------------------------------------
 
@@ -240,26 +264,42 @@ class SqlStorage:
             query = query.where(workers.c.worker_type == worker_type)
         return [worker_from_row(r) for r in self._conn.execute(query).mappings()]
 
-    def serving_workers(self, worker_type: str | None, min_index: int) -> list[ServingWorker]:
+    @staticmethod
+    def _served(query: Any, min_index: int, min_attested_index: int | None) -> Any:
+        query = query.where(
+            workers.c.last_seen_index >= min_index,
+            workers.c.paused == False,  # noqa: E712
+            workers.c.attestation_status.in_(SERVED_ATTESTATION),
+        )
+        if min_attested_index is not None:
+            query = query.where(workers.c.attested_index >= min_attested_index)
+        return query
+
+    def serving_workers(
+        self, worker_type: str | None, min_index: int, min_attested_index: int | None
+    ) -> list[ServingWorker]:
         query = select(
             workers.c.ip_address,
             workers.c.worker_type,
             workers.c.url,
             workers.c.capacity,
             workers.c.load,
-        ).where(workers.c.last_seen_index >= min_index, workers.c.paused == False)  # noqa: E712
+        )
+        query = self._served(query, min_index, min_attested_index)
         if worker_type is not None:
             query = query.where(workers.c.worker_type == worker_type)
         return [ServingWorker(*row) for row in self._conn.execute(query)]
 
-    def serving_types(self, min_index: int) -> list[str]:
-        query = (
-            select(workers.c.worker_type)
-            .where(workers.c.last_seen_index >= min_index, workers.c.paused == False)  # noqa: E712
-            .distinct()
-            .order_by(workers.c.worker_type)
-        )
+    def serving_types(self, min_index: int, min_attested_index: int | None) -> list[str]:
+        query = self._served(select(workers.c.worker_type), min_index, min_attested_index)
+        query = query.distinct().order_by(workers.c.worker_type)
         return [str(t) for t in self._conn.execute(query).scalars()]
+
+    def list_worker_addresses(self, *, start_after: str | None, limit: int) -> list[str]:
+        query = select(workers.c.ip_address).order_by(workers.c.ip_address).limit(limit)
+        if start_after is not None:
+            query = query.where(workers.c.ip_address > start_after)
+        return [str(ip) for ip in self._conn.execute(query).scalars()]
 
     # subscribers ----------------------------------------------------------
 

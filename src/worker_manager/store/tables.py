@@ -67,6 +67,9 @@ workers = Table(
     Column("last_seen_time", BigInteger, nullable=True),
     Column("load", Integer, nullable=False, server_default="0"),
     Column("paused", Boolean, nullable=False, server_default=false()),
+    Column("attestation_status", String(16), nullable=False, server_default="unchecked"),
+    Column("attestation_reasons", Text, nullable=False, server_default=""),
+    Column("attested_index", BigInteger, nullable=True),
     Index("ix_workers_payment_wallet", "payment_wallet", "ip_address"),
     Index("ix_workers_worker_type", "worker_type", "ip_address"),
     Index("ix_workers_serving", "worker_type", "last_seen_index"),
@@ -80,6 +83,7 @@ worker_reports = Table(
     metadata,
     Column("ip_address", key_text(300), primary_key=True),
     Column("attestation_report", Text, nullable=False),
+    Column("attestation_verdict", Text, nullable=True),
 )
 
 #: One row per (worker, period) reported: at most one report each.
