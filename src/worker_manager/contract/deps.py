@@ -9,7 +9,7 @@ and the node runs each execute inside one store transaction.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from worker_manager.contract.state import (
     Config,
@@ -21,6 +21,9 @@ from worker_manager.contract.state import (
     WorkReport,
     WorkTotal,
 )
+
+if TYPE_CHECKING:
+    from worker_manager.contract.assignment import RankingIndex
 
 NANOS_PER_SECOND = 1_000_000_000
 
@@ -143,6 +146,12 @@ class QueryStorage(Storage, Protocol):
 
     def serving_types(self, min_index: int, min_attested_index: int | None) -> list[str]:
         """Distinct types of the workers :meth:`serving_workers` would give, sorted."""
+        ...
+
+    def serving_index(
+        self, worker_type: str | None, min_index: int, min_attested_index: int | None
+    ) -> "RankingIndex":
+        """:meth:`serving_workers`, ready to rank (hosts may keep it while it is current)."""
         ...
 
     def list_worker_addresses(self, *, start_after: str | None, limit: int) -> list[str]:

@@ -2,7 +2,7 @@
 
 import json
 
-from worker_manager.contract.assignment import bucket_of, rank
+from worker_manager.contract.assignment import bucket_of
 from worker_manager.contract.auth import load_config, load_worker, verify_subscriber
 from worker_manager.contract.deps import QueryDeps
 from worker_manager.contract.error import InvalidField
@@ -115,13 +115,13 @@ def query_urls(deps: QueryDeps, msg: GetUrls) -> UrlsAnswer:
     config = load_config(deps.storage)
     state = deps.storage.load_liveliness()
     limit = _limit(msg.limit, DEFAULT_URLS_LIMIT, MAX_URLS_LIMIT)
-    live = deps.storage.serving_workers(
+    live = deps.storage.serving_index(
         msg.model, live_from_index(config, state), min_attested_index(deps, state.served_index)
     )
     bucket = bucket_of(msg.subscriber or "")
     for depth in (limit, len(live)):  # workers sharing a URL are rare: look deeper only then
         urls: list[str] = []
-        for worker in rank(live, bucket, depth):
+        for worker in live.top(bucket, depth):
             url = worker.url or render_url_template(config.url_template, worker.ip_address)
             if url not in urls:
                 urls.append(url)

@@ -52,6 +52,7 @@ from worker_manager.node.ticker import EpochTicker
 from worker_manager.store import SchemaError, Store
 from worker_manager.store.ledger import Account, BlockRecord, TxRecord
 from worker_manager.store.meta import NodeMeta
+from worker_manager.store.serving_memo import MemoSqlStorage, ServingMemo
 from worker_manager.tx import MAX_TX_BYTES
 
 if TYPE_CHECKING:
@@ -149,6 +150,7 @@ class Node:
         self._nonce = itertools.count()
         self._commit_lock = threading.Lock()
         self.cache = QueryCache()
+        self.serving_memo = ServingMemo()
         with store.read() as session:
             sequences = session.ledger.all_sequences()
         self.check_state = CheckState(self._stored_sequence, sequences)
@@ -398,7 +400,8 @@ class Node:
                 return hit
         env = self._env(self._height, max(self.clock.now_ns(), self._block_time_ns))
         with self.store.read() as session:
-            answer = contract.query(QueryDeps(session.contract, self.api), env, msg)
+            storage = MemoSqlStorage(session.connection, self.serving_memo)
+            answer = contract.query(QueryDeps(storage, self.api), env, msg)
         if scope is not None:
             for cache_key in (key, canonical):
                 if cache_key is not None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 
+from worker_manager.contract.assignment import RankingIndex
 from worker_manager.contract.state import (
     Config,
     LivelinessState,
@@ -294,6 +295,11 @@ class SqlStorage:
         query = self._served(select(workers.c.worker_type), min_index, min_attested_index)
         query = query.distinct().order_by(workers.c.worker_type)
         return [str(t) for t in self._conn.execute(query).scalars()]
+
+    def serving_index(
+        self, worker_type: str | None, min_index: int, min_attested_index: int | None
+    ) -> RankingIndex:
+        return RankingIndex.build(self.serving_workers(worker_type, min_index, min_attested_index))
 
     def list_worker_addresses(self, *, start_after: str | None, limit: int) -> list[str]:
         query = select(workers.c.ip_address).order_by(workers.c.ip_address).limit(limit)
