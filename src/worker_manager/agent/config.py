@@ -38,6 +38,8 @@ class Registration:
     attestation_report_file: Path
     url: str | None = None
     capacity: int | None = None
+    #: SecretVM binding: put the TLS certificate that ``url`` serves into the report.
+    tls_certificate_from_url: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,10 @@ class AgentConfig:
                 attestation_report_file=path(need(reg, "attestation_report_file", "[register]")),
                 url=reg.get("url"),
                 capacity=reg.get("capacity"),
+                tls_certificate_from_url=bool(reg.get("tls_certificate_from_url", False)),
             )
+            if registration.tls_certificate_from_url and not registration.url:
+                raise AgentConfigError("[register] tls_certificate_from_url needs url")
         usage = data.get("usage", {})
         if "file" in usage and "url" in usage:
             raise AgentConfigError("[usage]: give file or url, not both")

@@ -6,12 +6,15 @@ on disk (:class:`~worker_manager.agent.queue.ReportQueue`) until the node
 acknowledges them; a stop request (SIGTERM, Ctrl-C) ends the loop between steps.
 """
 
+import json
 import logging
 import shutil
+import ssl
 import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from worker_manager.agent import usage as usage_source
 from worker_manager.agent.config import AgentConfig
@@ -31,6 +34,29 @@ MIN_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 60.0
 #: Refusals that will not heal by retrying the same report.
 FINAL_REFUSALS = frozenset({"invalid_field", "unauthorized", "invalid_signature"})
+
+
+def served_certificate(url: str, *, timeout: float = 10.0) -> str:
+    """The TLS certificate (PEM) that ``url`` serves right now, as a client sees it."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"{url} is not an https URL")
+    return ssl.get_server_certificate((parts.hostname, parts.port or 443), timeout=timeout)
+
+
+def with_served_certificate(report: str, url: str) -> str:
+    """The report as an envelope carrying the certificate ``url`` serves (SecretVM binding:
+    the quote's report data commits to that certificate's key)."""
+    from worker_manager.attestation import decode_report, encode_envelope
+
+    bundle = decode_report(report)
+    pem = served_certificate(url)
+    envelope = json.loads(encode_envelope(bundle.quote, tls_certificate_pem=pem))
+    stripped = report.strip()
+    if stripped.startswith("{"):  # keep GPU evidence and event log from the original envelope
+        original = json.loads(stripped)
+        envelope = {**original, "tls_certificate": pem}
+    return json.dumps(envelope, sort_keys=True)
 
 
 class Agent:
@@ -130,6 +156,8 @@ class Agent:
                 "has no [register] section",
             )
         report = reg.attestation_report_file.read_text().strip()
+        if reg.tls_certificate_from_url and reg.url:
+            report = with_served_certificate(report, reg.url)
         result = self.client.register_worker(
             self.config.ip_address,
             reg.payment_wallet,
