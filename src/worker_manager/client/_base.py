@@ -6,7 +6,8 @@ and hand the answers back to it.
 
 import base64
 import json
-from collections.abc import Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -74,7 +75,7 @@ def tx_result(data: dict[str, Any]) -> TxResult:
     return result
 
 
-class BaseClient(Generic[R]):
+class BaseClient(ABC, Generic[R]):
     """Shared state and helpers. ``R`` is what an execute returns (a result, or an awaitable)."""
 
     def __init__(
@@ -134,9 +135,9 @@ class BaseClient(Generic[R]):
 
     # Every execute message, once; ``execute`` does the I/O in each twin. ------------
 
+    @abstractmethod
     def execute(self, msg: dict[str, Any], *, funds: Sequence[Coin] = (), memo: str = "") -> R:
-        """Sign ``msg``, broadcast it and wait for its block (see the twins)."""
-        raise NotImplementedError  # pragma: no cover - the twins implement it
+        """Sign ``msg``, broadcast it and wait for its block (each twin does the I/O)."""
 
     def register_worker(
         self,
@@ -251,6 +252,20 @@ def _needs_inner_signature(worker_key: PrivateKey | None, signer: PrivateKey | N
     return worker_key is not None and (signer is None or signer.secret != worker_key.secret)
 
 
+def _worker_signed(
+    name: str,
+    body: dict[str, Any],
+    sign_bytes: Callable[[], bytes],
+    *,
+    worker_key: PrivateKey | None,
+    signer: PrivateKey | None,
+) -> dict[str, Any]:
+    """``{name: body}``, with the worker key's signature when it does not sign the tx."""
+    if worker_key is not None and _needs_inner_signature(worker_key, signer):
+        body = {**body, "signature": worker_key.sign(sign_bytes()).hex()}
+    return {name: body}
+
+
 def liveliness_message(
     info: NodeInfo,
     ip_address: str,
@@ -261,17 +276,19 @@ def liveliness_message(
     signer: PrivateKey | None,
 ) -> dict[str, Any]:
     """``report_liveliness``, signed by the worker key when it does not sign the tx."""
-    body: dict[str, Any] = {"ip_address": ip_address, "challenge": challenge, "load": load}
-    if worker_key is not None and _needs_inner_signature(worker_key, signer):
-        sign_bytes = liveliness_sign_bytes(
+    return _worker_signed(
+        "report_liveliness",
+        {"ip_address": ip_address, "challenge": challenge, "load": load},
+        lambda: liveliness_sign_bytes(
             chain_id=info.chain_id,
             contract=info.contract_address,
             ip_address=ip_address,
             challenge=challenge,
             load=load,
-        )
-        body["signature"] = worker_key.sign(sign_bytes).hex()
-    return {"report_liveliness": body}
+        ),
+        worker_key=worker_key,
+        signer=signer,
+    )
 
 
 def work_message(
@@ -284,17 +301,19 @@ def work_message(
     signer: PrivateKey | None,
 ) -> dict[str, Any]:
     """``report_work``, signed by the worker key when it does not sign the tx."""
-    body: dict[str, Any] = {"ip_address": ip_address, "period": period, "usage": usage}
-    if worker_key is not None and _needs_inner_signature(worker_key, signer):
-        sign_bytes = work_sign_bytes(
+    return _worker_signed(
+        "report_work",
+        {"ip_address": ip_address, "period": period, "usage": usage},
+        lambda: work_sign_bytes(
             chain_id=info.chain_id,
             contract=info.contract_address,
             ip_address=ip_address,
             period=period,
             usage=usage,
-        )
-        body["signature"] = worker_key.sign(sign_bytes).hex()
-    return {"report_work": body}
+        ),
+        worker_key=worker_key,
+        signer=signer,
+    )
 
 
 def work_totals_query(by: str, **filters: Any) -> dict[str, Any]:
