@@ -73,7 +73,9 @@ def render() -> str:
         "`worker-manager COMMAND --help` shows the same.",
         "",
         "Exit codes: 0 success, 1 refused by the contract or the node (the message says why), "
-        "2 bad usage.",
+        "2 bad usage, 3 the node cannot start (`serve`: its port is taken, or another node "
+        "serves its home). Mistakes end in a message that says what is wrong, never in a "
+        "Python traceback.",
         "",
         *_walk("worker-manager", root),
     ]

@@ -2,17 +2,24 @@
 
 import threading
 import time
+from typing import Any
 
 import uvicorn
 
 from worker_manager.api import create_app
 from worker_manager.api.app import create_api
+from worker_manager.api.rate_limit import RateLimiter
 from worker_manager.node import Node
 
 
 class ServerThread:
-    def __init__(self, node: Node, *, front_door: bool = True) -> None:
-        app = create_app(node) if front_door else create_api(node)
+    def __init__(
+        self, node: Node, *, front_door: bool = True, tx_limiter: RateLimiter | None = None
+    ) -> None:
+        if front_door:
+            app: Any = create_app(node, tx_limiter=tx_limiter)
+        else:
+            app = create_api(node, tx_limiter=tx_limiter)
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

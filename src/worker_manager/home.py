@@ -1,26 +1,31 @@
 """The node's home directory: config, database, secrets and keyring, nothing outside it.
 
-Layout::
+Layout (the home itself is owner-only, 0700, whatever the umask)::
 
     HOME/
-      config.toml          chain id, server address, database URL, log level
-      worker-manager.db    SQLite database (unless [database] url points elsewhere)
+      config.toml          owner-only (0600; it may hold a database password)
+      worker-manager.db    SQLite database, owner-only (unless [database] url points elsewhere)
+      serve.lock           held by the node serving this home (see serve_lock.py)
       secrets/             owner-only: node.seed (32 random bytes, never logged)
       keyring/             owner-only: encrypted account keys
 """
 
 import os
 import secrets
+import stat
 from pathlib import Path
 
 import tomli_w
 
 from worker_manager.settings import (
     CONFIG_FILE,
+    DATABASE_FILE,
     DEFAULT_BLOCK_INTERVAL_MS,
     DEFAULT_HOST,
+    DEFAULT_KEEP_ALIVE_TIMEOUT_S,
     DEFAULT_MAX_TX_BYTES,
     DEFAULT_PORT,
+    DEFAULT_REQUEST_TIMEOUT_S,
     KEYRING_DIR,
     SECRETS_DIR,
     Settings,
@@ -38,13 +43,31 @@ def is_initialised(home: Path) -> bool:
     return (home / CONFIG_FILE).is_file()
 
 
+def check_home_path(home: Path) -> None:
+    """Raise HomeError if ``home`` cannot be a directory: it, or the nearest part of its
+    path that exists, is a file. (A missing home is fine: commands that need one say so.)"""
+    for part in (home, *home.parents):
+        if part.is_dir():
+            return
+        if os.path.lexists(part):
+            what = "is not a directory" if part == home else f"is inside {part}, a file"
+            raise HomeError(f"the home {home} {what}; --home (or WM_HOME) must name a directory")
+
+
 def _private_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.chmod(0o700)
+
+
+def ensure_home(home: Path) -> None:
+    """Create the home owner-only (0700) if it does not exist yet; leave an existing one be."""
+    if not home.is_dir():
+        _private_dir(home)
 
 
 def _write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)  # exactly, whatever the umask
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
 
@@ -60,7 +83,7 @@ def write_home(
     """Create the home's files. Refuses a home that already has a config."""
     if is_initialised(home):
         raise HomeError(f"{home} is already a worker-manager home (it has {CONFIG_FILE})")
-    home.mkdir(parents=True, exist_ok=True)
+    _private_dir(home)
     _private_dir(home / SECRETS_DIR)
     _private_dir(home / KEYRING_DIR)
     seed = home / SECRETS_DIR / NODE_SEED_FILE
@@ -68,7 +91,12 @@ def write_home(
         _write_private(seed, secrets.token_bytes(SEED_BYTES))
     config = {
         "chain_id": chain_id,
-        "server": {"host": host, "port": port},
+        "server": {
+            "host": host,
+            "port": port,
+            "request_timeout_s": DEFAULT_REQUEST_TIMEOUT_S,
+            "keep_alive_timeout_s": DEFAULT_KEEP_ALIVE_TIMEOUT_S,
+        },
         "database": {"url": database_url},
         "log": {"level": "info"},
         "node": {
@@ -82,7 +110,21 @@ def write_home(
         "# set postgresql+psycopg://user:pass@host/db to share state between nodes.\n"
         "# Environment overrides: WM_DATABASE_URL, WM_HOST, WM_PORT, WM_LOG_LEVEL.\n\n"
     )
-    (home / CONFIG_FILE).write_text(header + tomli_w.dumps(config), encoding="utf-8")
+    _write_private(home / CONFIG_FILE, (header + tomli_w.dumps(config)).encode("utf-8"))
+
+
+def exposed_files(settings: Settings) -> list[tuple[Path, int]]:
+    """The home's config and SQLite database, with their modes, if other users may read
+    or write them (a home made by an older version, or copied with cp)."""
+    found = []
+    for path in (settings.config_path, settings.home / DATABASE_FILE):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            found.append((path, mode))
+    return found
 
 
 def node_seed(settings: Settings) -> bytes:

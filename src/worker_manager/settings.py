@@ -25,6 +25,15 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 #: A block closes this long after its first tx arrived (or when it is full).
 DEFAULT_BLOCK_INTERVAL_MS = 20
 DEFAULT_MAX_TX_BYTES = 1024 * 1024
+#: Abuse limits: a client's txs a second on the write routes, and the burst it may send.
+DEFAULT_TX_RATE_PER_CLIENT = 100
+DEFAULT_TX_BURST_PER_CLIENT = 1000
+#: A connection whose request has not fully arrived this long after it opened (or after
+#: the request's first byte, on a kept-alive connection) is closed: slow clients.
+DEFAULT_REQUEST_TIMEOUT_S = 10
+#: An idle kept-alive connection is closed this long after its last answer.
+DEFAULT_KEEP_ALIVE_TIMEOUT_S = 5
+MAX_SERVER_TIMEOUT_S = 3600
 
 
 class SettingsError(ValueError):
@@ -53,6 +62,19 @@ def keyring_passphrase(environ: Mapping[str, str]) -> str | None:
     return environ.get("WM_KEYRING_PASSPHRASE") or None
 
 
+def listen_address(
+    environ: Mapping[str, str], server: Mapping[str, Any] | None = None, path: Path | None = None
+) -> tuple[str, int]:
+    """Where ``serve`` listens: ``WM_HOST``/``WM_PORT``, else ``[server]`` in config.toml,
+    else 127.0.0.1:1317. With no ``server`` table: the address of a home not created yet."""
+    table = server or {}
+    host = environ.get("WM_HOST") or str(table.get("host", DEFAULT_HOST))
+    port = _port(environ.get("WM_PORT") or table.get("port", DEFAULT_PORT), path)
+    if not host.strip():
+        raise SettingsError(f"the listen host (in {path or 'config.toml'} or WM_HOST) is empty")
+    return host, port
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
@@ -69,6 +91,11 @@ class Settings:
     log_level: str = "info"
     block_interval_ms: int = DEFAULT_BLOCK_INTERVAL_MS
     max_tx_bytes: int = DEFAULT_MAX_TX_BYTES
+    request_timeout_s: int = DEFAULT_REQUEST_TIMEOUT_S
+    keep_alive_timeout_s: int = DEFAULT_KEEP_ALIVE_TIMEOUT_S
+    #: Each client's tx rate on the write routes (0: no limit) and the burst it may send.
+    tx_rate_per_client: int = DEFAULT_TX_RATE_PER_CLIENT
+    tx_burst_per_client: int = DEFAULT_TX_BURST_PER_CLIENT
 
     @property
     def config_path(self) -> Path:
@@ -111,8 +138,7 @@ class Settings:
         url = environ.get("WM_DATABASE_URL") or str(database.get("url") or "")
         if not url:
             url = sqlite_url(home / DATABASE_FILE)
-        host = environ.get("WM_HOST") or str(server.get("host", DEFAULT_HOST))
-        port = _port(environ.get("WM_PORT") or server.get("port", DEFAULT_PORT), path)
+        host, port = listen_address(environ, server, path)
         level = (environ.get("WM_LOG_LEVEL") or str(log.get("level", "info"))).lower()
         if level not in LOG_LEVELS:
             raise SettingsError(f"log level {level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -121,6 +147,43 @@ class Settings:
         )
         max_tx = _bounded(
             node, "max_tx_bytes", DEFAULT_MAX_TX_BYTES, 1024, 16 * 1024 * 1024, path=path
+        )
+        request_timeout = _bounded(
+            server,
+            "request_timeout_s",
+            DEFAULT_REQUEST_TIMEOUT_S,
+            1,
+            MAX_SERVER_TIMEOUT_S,
+            path=path,
+            section="server",
+        )
+        keep_alive = _bounded(
+            server,
+            "keep_alive_timeout_s",
+            DEFAULT_KEEP_ALIVE_TIMEOUT_S,
+            1,
+            MAX_SERVER_TIMEOUT_S,
+            path=path,
+            section="server",
+        )
+        limits = _table(data, "limits", path)
+        tx_rate = _bounded(
+            limits,
+            "tx_rate_per_client",
+            DEFAULT_TX_RATE_PER_CLIENT,
+            0,
+            1_000_000,
+            path=path,
+            section="limits",
+        )
+        tx_burst = _bounded(
+            limits,
+            "tx_burst_per_client",
+            DEFAULT_TX_BURST_PER_CLIENT,
+            1,
+            1_000_000,
+            path=path,
+            section="limits",
         )
         return cls(
             home=home,
@@ -131,6 +194,10 @@ class Settings:
             log_level=level,
             block_interval_ms=interval,
             max_tx_bytes=max_tx,
+            request_timeout_s=request_timeout,
+            keep_alive_timeout_s=keep_alive,
+            tx_rate_per_client=tx_rate,
+            tx_burst_per_client=tx_burst,
         )
 
 
@@ -142,19 +209,27 @@ def _table(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
 
 
 def _bounded(
-    table: dict[str, Any], name: str, default: int, low: int, high: int, *, path: Path
+    table: dict[str, Any],
+    name: str,
+    default: int,
+    low: int,
+    high: int,
+    *,
+    path: Path,
+    section: str = "node",
 ) -> int:
     value = table.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SettingsError(f"{path}: [node] {name} must be a whole number in {low}-{high}")
+        raise SettingsError(f"{path}: [{section}] {name} must be a whole number in {low}-{high}")
     return value
 
 
-def _port(value: object, path: Path) -> int:
+def _port(value: object, path: Path | None) -> int:
     try:
         port = int(str(value))
     except ValueError as exc:
-        raise SettingsError(f"port {value!r} (in {path} or WM_PORT) is not a number") from exc
+        where = f"in {path} or WM_PORT" if path else "in WM_PORT"
+        raise SettingsError(f"port {value!r} ({where}) is not a number") from exc
     if not 0 < port < 65536:
         raise SettingsError(f"port {port} is outside 1-65535")
     return port

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from worker_manager.agent.loop import served_certificate, with_served_certificate
+from worker_manager.agent.registration import served_certificate, with_served_certificate
 from worker_manager.attestation import decode_report
 
 QUOTE_A = Path(__file__).resolve().parents[1] / "data" / "attestation" / "dcap-qvl" / "tdx_quote"

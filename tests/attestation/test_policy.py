@@ -80,6 +80,8 @@ def test_json_round_trip_is_canonical() -> None:
         '{"registration_mode": "maybe"}',
         '{"unknown_field": 1}',
         '{"max_collateral_age": 0}',
+        '{"max_collateral_age": 1180591620717411303424}',
+        '{"reattest_every_epochs": 4611686018427387904}',
         '{"worker_types": {"x": {"measurements": [{"label": "l", "mrtd": "00", '
         '"rtmr0": "00", "rtmr1": "00", "rtmr2": "00"}]}}}',
         "not json",

@@ -3,6 +3,7 @@
 import json
 import os
 import stat
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,13 @@ def test_init_creates_a_home_and_info_reads_it(tmp_path: Path) -> None:
     assert stat.S_IMODE((home / "secrets").stat().st_mode) == 0o700
     assert stat.S_IMODE((home / "secrets" / "node.seed").stat().st_mode) == 0o600
     assert len((home / "secrets" / "node.seed").read_bytes()) == 32
+
+
+def test_init_writes_the_server_timeouts_into_the_config(tmp_path: Path) -> None:
+    init(tmp_path / "h")
+    config = tomllib.loads((tmp_path / "h" / "config.toml").read_text())
+    assert config["server"]["request_timeout_s"] == 10
+    assert config["server"]["keep_alive_timeout_s"] == 5
 
 
 def test_info_prints_a_table_for_people(tmp_path: Path) -> None:
@@ -102,8 +110,11 @@ def test_init_keeps_a_keyring_made_before_it(tmp_path: Path) -> None:
     code, _, _ = invoke("keys", "add", "first", "--home", str(home), env=env)
     assert code == 0
     # this init fails after writing the home's files: only what it wrote goes away
-    code, _, _ = invoke("init", "--home", str(home), "--chain-id", "ok-1", "--admin", "secret1x")
+    code, _, err = invoke(
+        "init", "--home", str(home), "--chain-id", "ok-1", "--admin", ADMIN, "--url-template", "x"
+    )
     assert code == 2
+    assert "url_template" in err
     assert sorted(p.name for p in home.iterdir()) == ["keyring"]
     assert (home / "keyring" / "first.json").exists()
     code, _, _ = init(home)
@@ -140,6 +151,17 @@ def test_migrate_reports_the_schema(tmp_path: Path) -> None:
     code, _, err = invoke("migrate", "--home", str(tmp_path / "h"))
     assert code == 0
     assert f"{head_revision()} -> {head_revision()}" in err
+
+
+def test_migrate_refuses_a_home_a_node_serves(tmp_path: Path) -> None:
+    from worker_manager.serve_lock import serve_lock
+
+    init(tmp_path / "h")
+    with serve_lock(tmp_path / "h"):
+        code, _, err = invoke("migrate", "--home", str(tmp_path / "h"))
+    assert code == 3
+    assert f"pid {os.getpid()}" in err
+    assert invoke("migrate", "--home", str(tmp_path / "h"))[0] == 0
 
 
 def test_serve_refuses_an_explicit_home_that_does_not_exist(tmp_path: Path) -> None:

@@ -20,7 +20,12 @@ from worker_manager.attestation import (
     expected_report_data,
 )
 from worker_manager.attestation.quote import parse_quote
-from worker_manager.contract.error import AttestationRefused, InvalidConfig, Unauthorized
+from worker_manager.contract.error import (
+    AttestationRefused,
+    InvalidConfig,
+    InvalidMessage,
+    Unauthorized,
+)
 from worker_manager.node import FixedClock, Node
 from worker_manager.node.host_api import HostApi
 from worker_manager.store import Store
@@ -266,9 +271,20 @@ def test_re_attestation_is_required_every_n_epochs(synthetic, pki: TestPki) -> N
 
 def test_a_bad_policy_is_refused(synthetic, unchanged) -> None:
     node, _, _ = synthetic
-    for bad in ({"allowed_tcb_statuses": ["Revoked"]}, {"binding": "magic"}, {"unknown": 1}):
+    for bad in (
+        {"allowed_tcb_statuses": ["Revoked"]},
+        {"binding": "magic"},
+        {"unknown": 1},
+        # numbers every later verification would compute with
+        {"max_collateral_age": 2**62},
+        {"min_tcb_eval_data_number": 2**40},
+        {"reattest_every_epochs": 2**62},
+    ):
         with unchanged(), pytest.raises(InvalidConfig):
             ex(node, ADMIN, {"set_attestation_policy": {"policy": bad}})
+    # past 64 bits the message itself is refused, before the policy is read
+    with unchanged(), pytest.raises(InvalidMessage):
+        ex(node, ADMIN, {"set_attestation_policy": {"policy": {"max_collateral_age": 2**70}}})
 
 
 def test_a_real_quote_verifies_against_intels_root(store: Store) -> None:

@@ -19,6 +19,7 @@ from worker_manager.contract.error import (
     InvalidIpAddress,
     InvalidMessage,
     InvalidSignature,
+    InvalidUnicode,
     UnknownMessage,
     WorkerNotFound,
 )
@@ -210,6 +211,7 @@ def test_get_config_shows_settings_and_counts_workers(node: Node) -> None:
         "offline_after_epochs": 10,
         "work_period_seconds": 3600,
         "work_report_window_periods": 48,
+        "max_workers_per_owner": 1000,
         "workers": 1,
     }
 
@@ -224,7 +226,10 @@ def test_get_config_shows_settings_and_counts_workers(node: Node) -> None:
         (b'{"get_models": {"x": 1}}', InvalidMessage, "get_models.x"),
         (b'{"report_liveliness": {}}', UnknownMessage, "unknown query message"),
         (b'{"register_worker": {}}', UnknownMessage, "get_models"),
-        (b"\xff\xfe", InvalidMessage, "not valid JSON"),
+        (b"\xff\xfe", InvalidUnicode, "not valid UTF-8"),
+        (b'{"get_worker": {"ip_address": "\\ud800"}}', InvalidUnicode, "U+D800"),
+        (b'{"get_urls": {"limit": 18446744073709551616}}', InvalidMessage, "out of range"),
+        (b'{"get_urls": ' + b"[" * 10_000 + b"]" * 10_000 + b"}", InvalidMessage, "nested"),
     ],
 )
 def test_bad_queries_get_clear_errors(

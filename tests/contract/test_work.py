@@ -100,6 +100,36 @@ def test_totals_per_worker_subscriber_period_and_wallet(
         totals("everything")
 
 
+def test_totals_come_in_pages(node: Node, workers: None) -> None:
+    report(node, "10.0.0.1", NOW_PERIOD - 3, usage(("02aa", 1, 0, 0)))
+    report(node, "10.0.0.1", NOW_PERIOD - 2, usage(("02aa", 2, 0, 0)))
+    report(node, "10.0.0.1", NOW_PERIOD - 1, usage(("02aa", 3, 0, 0)))
+    first = q(node, {"get_work_totals": {"by": "period", "limit": 2}})
+    assert [t["requests"] for t in first["totals"]] == [1, 2]
+    assert first["next_start_after"] == str(NOW_PERIOD - 2)
+    rest = q(
+        node,
+        {"get_work_totals": {"by": "period", "start_after": first["next_start_after"]}},
+    )
+    assert [t["requests"] for t in rest["totals"]] == [3]
+    assert rest["next_start_after"] is None
+    for bad in ({"limit": 0}, {"limit": 10_001}, {"start_after": "nope"}):
+        with pytest.raises(InvalidField):
+            q(node, {"get_work_totals": {"by": "period", **bad}})
+
+
+def test_totals_past_2_63_are_exact_not_an_error(node: Node, workers: None) -> None:
+    """Each count is at most 2**53 - 1, but a thousand of them sum past SQLite's 2**63."""
+    big = 2**53 - 1
+    lines = usage(*((f"02{i:04x}", big, big, 1) for i in range(1000)))
+    report(node, "10.0.0.1", NOW_PERIOD - 2, lines)
+    report(node, "10.0.0.1", NOW_PERIOD - 1, lines)
+    totals = q(node, {"get_work_totals": {"by": "worker"}})["totals"]
+    assert totals[0]["requests"] == 2000 * big > 2**63
+    assert totals[0]["output_tokens"] == 2000
+    assert q(node, {"get_work_totals": {"by": "period"}})["totals"][1]["input_tokens"] == 1000 * big
+
+
 def test_reports_page_in_period_then_worker_order(node: Node, workers: None) -> None:
     report(node, "10.0.0.2", NOW_PERIOD - 2, usage(), sender=OTHER)
     report(node, "10.0.0.1", NOW_PERIOD - 1, usage())
@@ -123,7 +153,6 @@ def test_reports_page_in_period_then_worker_order(node: Node, workers: None) -> 
         (NOW_PERIOD, usage(), "period"),  # not ended yet
         (NOW_PERIOD - 49, usage(), "period"),  # too old
         (NOW_PERIOD - 1, usage(("02aa", 1, 1, 1), ("02AA", 1, 1, 1)), "usage[1].subscriber"),
-        (NOW_PERIOD - 1, usage(("02aa", -1, 1, 1)), "usage[0].requests"),
         (NOW_PERIOD - 1, usage(("", 1, 1, 1)), "usage[0].subscriber"),
         (NOW_PERIOD - 1, usage(("02aa", 1, 2**60, 1)), "usage[0].input_tokens"),
     ],
@@ -134,6 +163,16 @@ def test_bad_reports_are_refused(
     with unchanged(), pytest.raises(InvalidField) as err:
         report(node, "10.0.0.1", period, lines)
     assert err.value.field == field
+
+
+@pytest.mark.parametrize("requests", [-1, 2**64, 2**70])
+def test_counts_outside_0_to_2_63_are_not_even_parsed(
+    node: Node, workers: None, unchanged, requests: int
+) -> None:
+    with unchanged(), pytest.raises(InvalidMessage) as err:
+        report(node, "10.0.0.1", NOW_PERIOD - 1, usage(("02aa", requests, 1, 1)))
+    assert "report_work.usage[0].requests" in err.value.message
+    assert "out of range" in err.value.message
 
 
 def test_only_the_owner_or_the_worker_key_reports(node: Node, workers: None, unchanged) -> None:

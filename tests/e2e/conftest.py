@@ -58,11 +58,18 @@ class RunningNode:
 
 
 def start_serve(
-    args: list[str], env: dict[str, str], log_path: Path, url: str
+    args: list[str],
+    env: dict[str, str],
+    log_path: Path,
+    url: str,
+    *,
+    python: tuple[str, ...] = ("-m", "worker_manager"),
 ) -> subprocess.Popen[str]:
+    """Run ``serve ARGS`` (``python`` says how the interpreter starts the package) and wait
+    until it answers ``/healthz``; fail with its log if it exits or does not answer."""
     with log_path.open("w") as log:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
-            [sys.executable, "-m", "worker_manager", "serve", *args],
+            [sys.executable, *python, "serve", *args],
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,

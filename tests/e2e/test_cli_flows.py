@@ -12,6 +12,7 @@ import pytest
 from mnemonic import Mnemonic
 
 from tests.e2e.conftest import RunningNode, cli, free_port, start_serve, stop
+from worker_manager.client import Client
 from worker_manager.keys.mnemonic import key_from_mnemonic
 from worker_manager.node.deliver import account_number_for
 from worker_manager.tx import build_execute_tx
@@ -247,3 +248,55 @@ def test_verify_replays_the_log(node: RunningNode, tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["ok"] is True
     assert report["txs"] > 20
+
+
+def _bad_checksum(address: str) -> str:
+    return address[:-1] + ("q" if address[-1] != "q" else "p")
+
+
+BAD_WALLET = _bad_checksum(OWNER.address)
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (
+            [
+                "tx",
+                "register-worker",
+                "10.4.0.1",
+                "--wallet",
+                BAD_WALLET,
+                "--type",
+                "m",
+                "--report",
+                "q",
+            ],
+            "--wallet",
+        ),
+        (["tx", "set-worker-wallet", "10.4.0.1", BAD_WALLET], "PAYMENT_WALLET"),
+        (["tx", "propose-admin", BAD_WALLET], "NEW_ADMIN"),
+        (["tx", "remove-worker", "10.4.0.1.."], "IP_ADDRESS"),
+        (["tx", "set-worker-address", "10.4.0.1", "10.4.0.300"], "NEW_IP_ADDRESS"),
+        (["tx", "set-worker-type", "10.4.0.1", "bad type"], "WORKER_TYPE"),
+        (["tx", "set-worker-url", "10.4.0.1", "ftp://w.example"], "URL"),
+        (["attestation", "reverify", "--worker", "http://10.4.0.1"], "--worker"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else v[1],
+)
+def test_a_bad_address_is_refused_before_the_key_is_even_unlocked(
+    node: RunningNode, args: list[str], names: str
+) -> None:
+    """No passphrase is set here: had the key been loaded first, that would be the error."""
+    env = node.info["env"]
+    assert isinstance(env, dict)
+    with Client(node.url) as client:
+        before = client.account(ADMIN.address).sequence
+    locked = {k: v for k, v in env.items() if k != "WM_KEYRING_PASSPHRASE"}
+    result = cli(*args, "--from", "admin", env=locked, check=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: {names}")
+    assert "passphrase" not in result.stderr
+    assert "Traceback" not in result.stderr
+    with Client(node.url) as client:
+        assert client.account(ADMIN.address).sequence == before  # nothing signed or sent

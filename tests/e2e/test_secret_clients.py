@@ -473,7 +473,7 @@ def test_a_bad_proof_is_a_readable_lcd_error(reads: dict[str, Any]) -> None:
     assert error["type"] == "LCDResponseError"
     decrypted = json.loads(error["message"])  # the contract's error JSON, decrypted
     assert decrypted["generic_err"]["msg"].startswith("invalid_signature: ")
-    assert error["str"].startswith("Status 500 - {")
+    assert error["str"].startswith("Status 401 - {")
 
 
 def test_error_bodies_survive_the_repr_reparse(reads: dict[str, Any]) -> None:

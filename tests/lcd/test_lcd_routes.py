@@ -137,23 +137,29 @@ def test_the_alias_answers_queries(lcd: Lcd) -> None:
 
 
 @pytest.mark.parametrize(
-    ("msg", "error"),
+    ("msg", "status", "error"),
     [
         (
             {"get_worker": {"ip_address": "10.0.0.9"}},
+            404,
             "worker_not_found: no worker is registered at 10.0.0.9",
         ),
-        ({"no_such_query": {}}, "unknown_message: unknown query message"),
+        ({"no_such_query": {}}, 400, "unknown_message: unknown query message"),
         (
             {"get_workers": {"signature": "00", "subscriber_public_key": "00"}},
+            401,
             "invalid_signature: ",
         ),
+        (b'{"get_worker":{"ip_address":"\\ud800"}}', 400, "invalid_unicode: "),
+        (b'{"get_urls":{"limit":18446744073709551616}}', 400, "invalid_message: "),
     ],
 )
-def test_a_contract_refusal_is_an_encrypted_500(lcd: Lcd, msg: Any, error: str) -> None:
+def test_a_contract_refusal_is_encrypted_with_the_status_of_its_code(
+    lcd: Lcd, msg: Any, status: int, error: str
+) -> None:
     envelope, ctx = lcd.seal(msg)
     r = httpx.get(lcd.query_url(envelope))
-    message = assert_error(r, 500, 2)
+    message = assert_error(r, status, 2)
     match = re.fullmatch(r"encrypted: (.+?): query contract failed", message)
     assert match, message
     decrypted = json.loads(decrypt_error(ctx, match.group(1)))
@@ -173,6 +179,11 @@ def test_envelope_problems_are_plain_400s(lcd: Lcd) -> None:
         lcd.client_key, other_node.public_key, lcd.node.identity.code_hash, b"{}"
     )
     assert "undecryptable" in assert_error(httpx.get(lcd.query_url(foreign)), 400, 3)
+    # text that is not UTF-8 or JSON at all never reaches the contract
+    raw_surrogate, _ = lcd.seal(b'{"get_worker":{"ip_address":"\xed\xa0\x80"}}')
+    assert "not UTF-8" in assert_error(httpx.get(lcd.query_url(raw_surrogate)), 400, 3)
+    deep, _ = lcd.seal(b'{"get_urls":' + b"[" * 10_000 + b"]" * 10_000 + b"}")
+    assert "nested too deeply" in assert_error(httpx.get(lcd.query_url(deep)), 400, 3)
     wrong_hash, _ = lcd.seal({"get_models": {}}, code_hash="ab" * 32)
     message = assert_error(httpx.get(lcd.query_url(wrong_hash)), 400, 3)
     assert "code_hash_mismatch" in message
@@ -237,16 +248,33 @@ def test_there_is_no_bank(lcd: Lcd) -> None:
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", "/cosmos/tx/v1beta1/txs"),
         ("GET", "/cosmos/base/tendermint/v1beta1/blocks/latest"),
         ("GET", "/compute/v1beta1/codes"),
         ("GET", "/registration/v1beta1/registration-key"),
-        ("POST", "/cosmos/tx/v1beta1/txs/ABCD"),
+        ("DELETE", "/cosmos/staking/v1beta1/validators"),
     ],
 )
 def test_other_lcd_routes_are_a_clear_501(lcd: Lcd, method: str, path: str) -> None:
     r = httpx.request(method, f"{lcd.url}{path}")
     assert "docs/lcd.md" in assert_error(r, 501, 12)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("POST", "/cosmos/tx/v1beta1/txs/" + "AB" * 32, "GET"),
+        ("DELETE", "/cosmos/tx/v1beta1/txs", "POST"),
+        ("GET", "/cosmos/tx/v1beta1/txs", "POST"),  # GetTxsEvent: not served here
+        ("GET", "/cosmos/tx/v1beta1/simulate", "POST"),
+        ("PUT", "/registration/v1beta1/tx-key", "GET"),
+    ],
+)
+def test_a_wrong_method_on_a_served_lcd_route_is_405(
+    lcd: Lcd, method: str, path: str, allowed: str
+) -> None:
+    r = httpx.request(method, f"{lcd.url}{path}")
+    assert "not allowed" in assert_error(r, 405, 12)
+    assert allowed in r.headers["allow"]
 
 
 def test_the_native_api_keeps_its_own_404(lcd: Lcd, node: Node) -> None:

@@ -76,7 +76,11 @@ def test_an_accepted_tx_answers_at_once_and_moves_the_sequence(lcd: Lcd, mode: A
 
 def test_ante_refusals_are_200s_with_the_cosmos_code(lcd: Lcd) -> None:
     envelope, _ = lcd.seal(register_msg("10.0.0.1"))
+    surrogate, _ = lcd.seal(register_msg("10.0.0.1", url="https://\ud800.example"))
+    deep, _ = lcd.seal(b'{"register_worker":' + b"[" * 10_000 + b"]" * 10_000 + b"}")
     cases = [
+        (lcd.signed_tx(ADMIN_KEY, [surrogate]), 6, "sdk", "U+D800, a lone surrogate"),
+        (lcd.signed_tx(ADMIN_KEY, [deep]), 6, "sdk", "nested too deeply"),
         (lcd.signed_tx(ADMIN_KEY, [envelope], chain_id="secret-4"), 4, "sdk", "chain-id"),
         (lcd.signed_tx(ADMIN_KEY, [envelope], sequence=5), 32, "sdk", "expected 0, got 5"),
         (lcd.signed_tx(ADMIN_KEY, [envelope], contract=OWNER), 7, "sdk", "invalid address"),
@@ -115,7 +119,7 @@ def test_bad_broadcast_bodies_are_400s(lcd: Lcd, body: Any, text: str) -> None:
 
 def test_a_body_that_is_not_json_or_too_large_is_a_400(lcd: Lcd) -> None:
     url = f"{lcd.url}/cosmos/tx/v1beta1/txs"
-    assert "not JSON" in assert_error(httpx.post(url, content=b"nope"), 400, 3)
+    assert "not valid JSON" in assert_error(httpx.post(url, content=b"nope"), 400, 3)
     huge = b'{"tx_bytes": "' + b"A" * (2 * lcd.node.ante.max_tx_bytes) + b'"}'
     assert "over" in assert_error(httpx.post(url, content=huge), 400, 3)
 

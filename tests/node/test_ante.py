@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ADMIN_KEY, CHAIN_ID, OTHER_KEY, OWNER, register_msg
+from tests.conftest import ADMIN_KEY, CHAIN_ID, OTHER_KEY, OWNER, OWNER_KEY, register_msg
 from worker_manager.keys import PrivateKey
 from worker_manager.node import AnteError, Node
 from worker_manager.node.deliver import account_number_for
@@ -149,22 +149,35 @@ def test_an_oversized_tx_is_refused(store, clock) -> None:
         small.close()
 
 
+DEEP = b'{"register_worker":' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+
+
 @pytest.mark.parametrize(
-    ("msg", "text"),
+    ("msg", "error", "text"),
     [
-        ({"report_everything": {}}, "unknown execute message"),
-        ({"register_worker": {"ip_address": 1}}, "register_worker.ip_address"),
-        (b"{not json", "not JSON"),
-        (b"\x00\x01\x02 not json at all", "not JSON"),
+        ({"report_everything": {}}, "unknown_message", "unknown execute message"),
+        ({"register_worker": {"ip_address": 1}}, "invalid_message", "register_worker.ip_address"),
+        (b"{not json", "invalid_message", "not valid JSON"),
+        (b"\x00\x01\x02 not json at all", "invalid_message", "not valid JSON"),
+        # text no database or client can hold: refused before it can reach a block
+        (register_msg(url="https://\ud800.example"), "invalid_unicode", "U+D800"),
+        (register_msg(worker_type="a\udfffb"), "invalid_unicode", "worker_type holds U+DFFF"),
+        ({"remove_worker": {"ip_address": "10.0.0.1", "\ud800": 1}}, "invalid_unicode", "a key"),
+        (b'{"remove_worker":{"ip_address":"\xed\xa0\x80"}}', "invalid_unicode", "not valid UTF-8"),
+        (register_msg(url="https://a\u0000.example"), "invalid_message", "NUL character"),
+        (register_msg(capacity=2**64), "invalid_message", "out of range"),
+        (register_msg(capacity=-1), "invalid_message", "out of range"),
+        (b'{"register_worker":{"capacity":NaN}}', "invalid_message", "NaN is not a JSON number"),
+        (b'{"register_worker":{"capacity":1e999}}', "invalid_message", "too large"),
+        (DEEP, "invalid_message", "nested more than 32 levels"),
     ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 40 else None,
 )
-def test_an_unknown_or_malformed_message_is_refused(
-    node: Node, unchanged, msg: dict[str, Any] | bytes, text: str
+def test_an_unknown_malformed_or_hostile_message_is_refused(
+    node: Node, unchanged, msg: dict[str, Any] | bytes, error: str, text: str
 ) -> None:
     tx = signed(node, ADMIN_KEY, msg)
-    _refused(
-        node, tx, "invalid_message" if text == "not JSON" else "unknown_message", 6, text, unchanged
-    )
+    _refused(node, tx, error, 6, text, unchanged)
 
 
 def test_a_tx_for_another_contract_is_refused(node: Node, unchanged) -> None:
@@ -179,6 +192,18 @@ def test_a_paused_contract_refuses_all_but_admin_messages(node: Node, unchanged)
     assert err.codespace == "worker-manager"
     assert send(node, signed(node, ADMIN_KEY, {"unpause": {}})).ok
     assert send(node, tx).code == 3  # now it reaches the contract (and the worker is unknown)
+
+
+def test_a_paused_contract_still_takes_liveliness_answers_signed(node: Node) -> None:
+    """The ante asks the contract what runs while paused (one rule, one place)."""
+    assert send(node, signed(node, ADMIN_KEY, register_msg("10.0.0.1"))).ok
+    assert send(node, signed(node, ADMIN_KEY, {"pause": {}})).ok
+    challenge = json.loads(node.query(b'{"get_liveliness_challenge":{}}'))["challenge"]
+    answer = {"report_liveliness": {"ip_address": "10.0.0.1", "challenge": challenge}}
+    result = send(node, signed(node, OWNER_KEY, answer))
+    assert result.ok, result.log
+    worker = json.loads(node.query(b'{"get_worker":{"ip_address":"10.0.0.1"}}'))
+    assert worker["last_seen"] is not None
 
 
 def test_a_signers_next_tx_can_follow_before_the_block(node: Node) -> None:

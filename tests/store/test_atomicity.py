@@ -2,12 +2,12 @@
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import ADMIN, OWNER, register_msg
 from tests.helpers import ex, q
 from worker_manager.contract.error import WorkerNotFound
 from worker_manager.node import Node
+from worker_manager.node.isolation import BlockWriteFailed
 from worker_manager.store import Store
 
 
@@ -31,7 +31,7 @@ def test_a_failed_write_half_way_rolls_back_the_whole_execute(
     node: Node, store: Store, unchanged
 ) -> None:
     _fail_on_height_update(store)
-    with unchanged(), pytest.raises(DBAPIError, match="disk says no"):
+    with unchanged(), pytest.raises(BlockWriteFailed, match="disk says no"):
         ex(node, ADMIN, register_msg("10.0.0.1"))
     assert node.height == 1
     with pytest.raises(WorkerNotFound):
@@ -45,7 +45,7 @@ def test_a_move_that_fails_half_way_keeps_the_worker_where_it_was(
 ) -> None:
     ex(node, ADMIN, register_msg("10.0.0.1"))
     _fail_on_height_update(store)
-    with unchanged(), pytest.raises(DBAPIError):
+    with unchanged(), pytest.raises(BlockWriteFailed):
         ex(
             node,
             OWNER,

@@ -19,6 +19,7 @@ Example::
     file = "/var/log/metering/usage.jsonl"    # or: url = "http://127.0.0.1:9100/usage"
 """
 
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,14 +114,31 @@ class AgentConfig:
         )
         if not 0 < config.poll_fraction <= 1:
             raise AgentConfigError("poll_fraction must be in (0, 1]")
+        if not 0 <= config.settle_seconds <= 3600:
+            raise AgentConfigError("settle_seconds must be from 0 to 3600")
+        if config.usage_url is not None and not config.usage_url.startswith(
+            ("http://", "https://")
+        ):
+            raise AgentConfigError(f"[usage] url must be an http(s) URL, got {config.usage_url}")
         return config
 
     def private_key(self) -> PrivateKey:
-        """The key that signs the agent's txs (and answers, as the worker key)."""
+        """The key that signs the agent's txs (and answers, as the worker key).
+
+        Refused when the file is open to group or others (any of mode 0o077).
+        """
         try:
+            mode = stat.S_IMODE(self.key_file.stat().st_mode)
             text = self.key_file.read_text().strip()
         except FileNotFoundError as exc:
             raise AgentConfigError(f"no key file at {self.key_file}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AgentConfigError(f"cannot read the key file {self.key_file}: {exc}") from exc
+        if mode & 0o077:
+            raise AgentConfigError(
+                f"the key file {self.key_file} is open to group or others (mode {mode:04o}); "
+                f"a worker key must be private: run chmod 600 {self.key_file}"
+            )
         try:
             return PrivateKey(bytes.fromhex(text.removeprefix("0x")))
         except ValueError as exc:

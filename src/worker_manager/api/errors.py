@@ -6,9 +6,11 @@ status, so the same refusal always looks the same on the wire.
 
 import json
 from http import HTTPStatus
+from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from worker_manager.contract import ContractError
 from worker_manager.node.ante import AnteError
@@ -24,10 +26,21 @@ STATUS_BY_CODE: dict[str, int] = {
     "subscriber_not_found": HTTPStatus.NOT_FOUND,
     "worker_exists": HTTPStatus.CONFLICT,
     "worker_key_in_use": HTTPStatus.CONFLICT,
+    "too_many_workers": HTTPStatus.CONFLICT,
     "subscriber_exists": HTTPStatus.CONFLICT,
     "paused": HTTPStatus.CONFLICT,
     "not_instantiated": HTTPStatus.SERVICE_UNAVAILABLE,
 }
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON that always encodes: text the node holds from before it refused lone
+    surrogates (or that reached it some other way) comes out as the ``\\ud800`` escape
+    JSON defines, instead of failing the response with a 500."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
 
 
 def problem_body(status: int, code: str, detail: str, **extra: object) -> bytes:
@@ -43,10 +56,38 @@ def problem_body(status: int, code: str, detail: str, **extra: object) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def problem(status: int, code: str, detail: str, **extra: object) -> Response:
+def problem(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: object
+) -> Response:
     return Response(
-        problem_body(status, code, detail, **extra), status_code=status, media_type=PROBLEM_JSON
+        problem_body(status, code, detail, **extra),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
     )
+
+
+#: Stable codes for the HTTP layer's own refusals (no route, wrong method, ...).
+CODE_BY_HTTP_STATUS: dict[int, str] = {
+    HTTPStatus.NOT_FOUND: "not_found",
+    HTTPStatus.METHOD_NOT_ALLOWED: "method_not_allowed",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "request_too_large",
+}
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    """No route, a wrong method, ...: problem+json like every other answer."""
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    code = CODE_BY_HTTP_STATUS.get(status, "http_error")
+    if status == HTTPStatus.NOT_FOUND:
+        detail = f"nothing is served at {request.url.path}; see /docs for the routes"
+    elif status == HTTPStatus.METHOD_NOT_ALLOWED:
+        allowed = (exc.headers or {}).get("Allow", "")
+        detail = f"{request.method} is not allowed on {request.url.path}; allowed: {allowed}"
+    else:
+        detail = str(exc.detail)
+    return problem(status, code, detail, headers=dict(exc.headers or {}))
 
 
 async def contract_error_handler(_request: Request, exc: Exception) -> Response:

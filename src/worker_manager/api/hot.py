@@ -27,9 +27,13 @@ from worker_manager.api.errors import (
     STATUS_BY_CODE,
     problem_body,
 )
+from worker_manager.api.rate_limit import RateLimiter
 from worker_manager.api.views import tx_result_json
 from worker_manager.contract import ContractError
+from worker_manager.contract.json_text import load_json
 from worker_manager.node import AnteError, Node
+from worker_manager.node.isolation import BlockWriteFailed, TxUnwritable
+from worker_manager.node.pending import PendingTx
 
 JSON = "application/json"
 MAX_QUERY_BYTES = 64 * 1024
@@ -42,6 +46,7 @@ class Answer:
     status: int
     body: bytes
     media_type: str = JSON
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 def problem(status: int, code: str, detail: str, **extra: object) -> Answer:
@@ -59,6 +64,24 @@ def ante_problem(err: AnteError) -> Answer:
         err.log,
         tx_code=err.code,
         codespace=err.codespace,
+    )
+
+
+def rate_limited(limiter: RateLimiter, scope: Scope) -> Answer | None:
+    """The 429 for a client over its tx rate (see :mod:`~worker_manager.api.rate_limit`)."""
+    client = scope.get("client")
+    wait = limiter.allow(client[0] if client else "unknown")
+    if wait is None:
+        return None
+    retry = limiter.retry_after(wait)
+    answer = problem(
+        429,
+        "rate_limited",
+        f"this client sent more than {limiter.rate:g} txs a second (bursts of "
+        f"{limiter.burst}); retry in {retry}s",
+    )
+    return Answer(
+        answer.status, answer.body, answer.media_type, ((b"retry-after", retry.encode()),)
     )
 
 
@@ -90,7 +113,7 @@ async def urls(node: Node, query_string: bytes) -> Answer:
     limit_text = params.get("limit", [None])[-1]
     limit = None
     if limit_text is not None:
-        if not limit_text.isdigit() or int(limit_text) < 1:
+        if not (limit_text.isascii() and limit_text.isdigit()) or int(limit_text) < 1:
             return problem(422, "invalid_request", "limit must be a whole number, at least 1")
         limit = int(limit_text)
     message = query_message("get_urls", model=model, subscriber=subscriber, limit=limit)
@@ -100,9 +123,9 @@ async def urls(node: Node, query_string: bytes) -> Answer:
 def _tx_request(raw: bytes) -> tuple[bytes, bool] | Answer:
     """(tx bytes, wait) from the body, or the problem to answer."""
     try:
-        data = json.loads(raw)
-    except ValueError:
-        return problem(422, "invalid_request", "the body is not JSON")
+        data = load_json(raw)
+    except ContractError as err:
+        return problem(422, "invalid_request", f"the body is not acceptable JSON: {err.message}")
     if not isinstance(data, dict) or not set(data) <= {"tx_bytes", "mode"}:
         return problem(422, "invalid_request", 'expected {"tx_bytes": base64, "mode": sync|commit}')
     mode = data.get("mode", "sync")
@@ -130,8 +153,23 @@ async def broadcast(node: Node, raw: bytes) -> Answer:
         return ante_problem(err)
     if not wait:
         return Answer(200, b'{"txhash":"%s","code":0,"status":"queued"}' % pending.hash.encode())
+    return await _committed(pending)
+
+
+async def _committed(pending: PendingTx) -> Answer:
+    """The tx's block result, or the problem that kept it out of a block."""
     try:
         result = await asyncio.wait_for(asyncio.wrap_future(pending.future), COMMIT_TIMEOUT_S)
+    except BlockWriteFailed as exc:
+        return problem(
+            503,
+            "node_unavailable",
+            f"tx {pending.hash} was not committed: {exc}; nothing of it was kept (its "
+            "sequence is free), so send it again later",
+            txhash=pending.hash,
+        )
+    except TxUnwritable as exc:
+        return problem(422, "tx_unwritable", str(exc), txhash=pending.hash)
     except TimeoutError:
         return problem(
             504,
@@ -162,6 +200,9 @@ async def _urls_route(node: Node, _body: bytes, qs: bytes) -> Answer:
     return await urls(node, qs)
 
 
+#: Routes that write, and so spend the client's tx rate.
+WRITE_ROUTES = frozenset({("POST", "/v1/txs")})
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/v1/query"): _query_route,
     ("POST", "/v1/txs"): _broadcast_route,
@@ -173,17 +214,22 @@ ROUTES: dict[tuple[str, str], Handler] = {
 class HotPaths:
     """ASGI front door: serves :data:`ROUTES` itself, passes everything else on."""
 
-    def __init__(self, app: ASGIApp, node: Node, *, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, node: Node, *, max_body: int, tx_limiter: RateLimiter) -> None:
         self.app = app
         self.node = node
         self.max_body = max_body
+        self.tx_limiter = tx_limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            handler = ROUTES.get((scope["method"], scope["path"]))
+            route = (scope["method"], scope["path"])
+            handler = ROUTES.get(route)
             if handler is not None:
-                body = await self._body(receive)
-                if body is None:
+                limited = rate_limited(self.tx_limiter, scope) if route in WRITE_ROUTES else None
+                body = None if limited else await self._body(receive)
+                if limited is not None:
+                    answer = limited
+                elif body is None:
                     answer = problem(
                         413, "request_too_large", f"the body is over {self.max_body} bytes"
                     )
@@ -196,6 +242,7 @@ class HotPaths:
                         "headers": [
                             (b"content-type", answer.media_type.encode()),
                             (b"content-length", str(len(answer.body)).encode()),
+                            *answer.headers,
                         ],
                     }
                 )

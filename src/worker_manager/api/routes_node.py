@@ -4,8 +4,10 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.responses import Response
 
 from worker_manager import __version__
+from worker_manager.api.errors import SafeJSONResponse
 from worker_manager.node import Node
 
 router = APIRouter()
@@ -16,10 +18,21 @@ def _node(request: Request) -> Node:
     return node
 
 
-@router.get("/healthz", tags=["node"], summary="Liveness probe")
-def healthz(request: Request) -> dict[str, Any]:
-    """``{"status": "ok"}`` while the node can answer; includes the current height."""
-    return {"status": "ok", "height": _node(request).height}
+@router.get(
+    "/healthz",
+    tags=["node"],
+    summary="Liveness probe",
+    responses={503: {"description": "The node cannot write blocks now (disk full, ...)"}},
+)
+def healthz(request: Request) -> Response:
+    """``{"status": "ok", "height": h}`` while the node can answer and write blocks;
+    ``503`` with ``"status": "unavailable"`` and the reason while its database refuses
+    blocks (disk full, database gone), until a block commits again."""
+    node = _node(request)
+    if node.block_error is not None:
+        body = {"status": "unavailable", "height": node.height, "error": node.block_error}
+        return SafeJSONResponse(body, status_code=503)
+    return SafeJSONResponse({"status": "ok", "height": node.height})
 
 
 @router.get("/v1/info", tags=["node"], summary="Chain id, contract address, height")

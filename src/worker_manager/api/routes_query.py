@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from worker_manager.api import hot
 from worker_manager.api.hot import JSON, query_message
+from worker_manager.api.openapi_docs import QUERY_PROBLEMS, inline_defs
 from worker_manager.contract.msg import QUERY_MESSAGES
 from worker_manager.node import Node
 
@@ -39,7 +40,7 @@ _QUERY_SCHEMA: dict[str, Any] = {
                         {
                             "type": "object",
                             "required": [name],
-                            "properties": {name: cls.model_json_schema()},
+                            "properties": {name: inline_defs(cls.model_json_schema())},
                             "additionalProperties": False,
                         }
                         for name, cls in QUERY_MESSAGES.items()
@@ -58,6 +59,7 @@ _QUERY_SCHEMA: dict[str, Any] = {
     summary="Run any contract query",
     openapi_extra=_QUERY_SCHEMA,
     response_class=Response,
+    responses=QUERY_PROBLEMS,
 )
 async def query(request: Request) -> Response:
     """Send a query message such as ``{"get_models": {}}``; get the contract's JSON answer."""
@@ -65,7 +67,11 @@ async def query(request: Request) -> Response:
 
 
 @router.get(
-    "/v1/models", tags=["contract"], summary="Models served (get_models)", response_class=Response
+    "/v1/models",
+    tags=["contract"],
+    summary="Models served (get_models)",
+    response_class=Response,
+    responses=QUERY_PROBLEMS,
 )
 async def models(request: Request) -> Response:
     """``{"models": [...]}``: worker types served by at least one worker, sorted."""
@@ -77,6 +83,7 @@ async def models(request: Request) -> Response:
     tags=["contract"],
     summary="URLs serving a model (get_u_r_ls)",
     response_class=Response,
+    responses=QUERY_PROBLEMS,
 )
 async def urls(
     request: Request,
@@ -96,6 +103,7 @@ async def urls(
     tags=["contract"],
     summary="This epoch's liveliness challenge",
     response_class=Response,
+    responses=QUERY_PROBLEMS,
 )
 async def liveliness_challenge(request: Request) -> Response:
     """``{"challenge", "epoch", "expires_at", "epoch_seconds"}``: what workers answer now."""
@@ -103,7 +111,11 @@ async def liveliness_challenge(request: Request) -> Response:
 
 
 @router.get(
-    "/v1/workers", tags=["contract"], summary="Every worker (get_workers)", response_class=Response
+    "/v1/workers",
+    tags=["contract"],
+    summary="Every worker (get_workers)",
+    response_class=Response,
+    responses=QUERY_PROBLEMS,
 )
 async def workers(
     request: Request,
@@ -130,6 +142,7 @@ async def workers(
     tags=["contract"],
     summary="One worker (get_worker)",
     response_class=Response,
+    responses=QUERY_PROBLEMS,
 )
 async def worker(
     request: Request,

@@ -96,6 +96,8 @@ class CollateralBundle:
             obj = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise _invalid("collateral is not valid JSON") from exc
+        except RecursionError as exc:
+            raise _invalid("collateral JSON is nested too deeply") from exc
         if not isinstance(obj, dict):
             raise _invalid("collateral must be a JSON object")
         return _build(obj, ca)

@@ -73,6 +73,11 @@ TcbStatus = Literal[
 BindingMode = Literal["worker_key", "secretvm_tls", "none"]
 RegistrationMode = Literal["reject", "mark"]
 DEFAULT_TCB_STATUSES: tuple[TcbStatus, ...] = ("UpToDate", "SWHardeningNeeded")
+#: Bounds that keep every later computation with these numbers in range (a policy
+#: is checked once, when the admin sets it, and read on every verification).
+MAX_TCB_EVAL_NUMBER = 2**32 - 1
+MAX_COLLATERAL_AGE_S = 10 * 366 * 86_400
+MAX_REATTEST_EPOCHS = 10**9
 
 
 class PolicyError(ValueError):
@@ -127,15 +132,15 @@ class AttestationPolicy(_Frozen):
     worker_types: dict[str, WorkerTypePolicy] = Field(default_factory=dict)
     allowed_tcb_statuses: tuple[TcbStatus, ...] = DEFAULT_TCB_STATUSES
     rejected_advisories: tuple[str, ...] = ()
-    min_tcb_eval_data_number: int | None = Field(default=None, ge=0)
-    max_collateral_age: int | None = Field(default=None, gt=0)
+    min_tcb_eval_data_number: int | None = Field(default=None, ge=0, le=MAX_TCB_EVAL_NUMBER)
+    max_collateral_age: int | None = Field(default=None, gt=0, le=MAX_COLLATERAL_AGE_S)
     allow_debug: bool = False
     allow_dynamic_platform: bool = True
     allow_cached_keys: bool = True
     allow_smt: bool = True
     binding: BindingMode = "worker_key"
     require_fresh_challenge: bool = True
-    reattest_every_epochs: int | None = Field(default=None, gt=0)
+    reattest_every_epochs: int | None = Field(default=None, gt=0, le=MAX_REATTEST_EPOCHS)
     registration_mode: RegistrationMode = "reject"
     gpu_require_driver_rim: bool = True
 

@@ -1,7 +1,9 @@
 """``worker-manager agent``: run the worker agent on a GPU worker."""
 
 import logging
+import random
 import signal
+import threading
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -34,17 +36,21 @@ def agent(
         level=log_level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        runner = Agent(AgentConfig.load(config))
-    except AgentConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
+    stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         logging.getLogger("worker_manager.agent").info(
             "%s received; stopping", signal.Signals(signum).name
         )
-        runner.stop()
+        stopping.set()
 
+    # before anything slow, so a stop request is heard at any point
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    runner.run()
+    try:
+        runner = Agent(AgentConfig.load(config), rng=random.Random(), stopping=stopping)  # noqa: S311
+    except AgentConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    code = runner.run()
+    if code:
+        raise typer.Exit(code)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from worker_manager.cli import inputs
 from worker_manager.cli.client_calls import call
 from worker_manager.cli.common import (
     EXIT_REFUSED,
@@ -28,6 +29,7 @@ from worker_manager.cli.common import (
     stderr,
 )
 from worker_manager.client import Client
+from worker_manager.home import ensure_home
 
 app = typer.Typer(
     help="Verify attestation quotes; manage collateral, NVIDIA RIMs and the policy.",
@@ -45,9 +47,26 @@ app.add_typer(rim_app, name="rim")
 
 def _home_dir(home: Path | None, sub: str) -> Path:
     target, _ = resolve_home(home)
+    ensure_home(target)
     path = target / sub
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(exist_ok=True)
     return path
+
+
+def _report_text(path: Path) -> str:
+    """A report file's text: hex, base64 or JSON as written, a binary quote as hex."""
+    raw = inputs.read_bytes(path, "REPORT_FILE")
+    try:
+        return raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        return raw.hex()  # a binary quote
+
+
+def _json_text(path: Path, name: str) -> str:
+    """A JSON file's text, once the contract's JSON rules (depth, Unicode) accept it."""
+    text = inputs.read_text(path, name)
+    inputs.parse_json(text, f"{name} {path}")
+    return text
 
 
 def _own_measurements_policy(report: str, worker_type: str) -> Any:
@@ -115,14 +134,7 @@ def verify(
     from worker_manager.attestation.policy import PolicyError
     from worker_manager.node.bootstrap import COLLATERAL_DIR, RIMS_DIR
 
-    try:
-        raw = report_file.read_bytes()
-    except OSError as exc:
-        fail(f"cannot read {report_file}: {exc}", EXIT_USAGE)
-    try:
-        report = raw.decode("ascii").strip()
-    except UnicodeDecodeError:
-        report = raw.hex()  # a binary quote
+    report = _report_text(report_file)
     # read the home's bundles, but never write to the home: this is an offline check
     target, _ = resolve_home(home)
     home_bundles = target / COLLATERAL_DIR
@@ -131,16 +143,16 @@ def verify(
     )
     for path in collateral or []:
         try:
-            store.add(CollateralBundle.from_json(path.read_bytes()))
-        except (OSError, AttestationError) as exc:
+            store.add(CollateralBundle.from_json(_json_text(path, "--collateral")))
+        except AttestationError as exc:
             fail(f"{path}: {exc}", EXIT_USAGE)
     try:
         policy = (
-            AttestationPolicy.from_json(policy_file.read_text())
+            AttestationPolicy.from_json(_json_text(policy_file, "--policy"))
             if policy_file
             else _own_measurements_policy(report, worker_type)
         )
-    except (OSError, PolicyError) as exc:
+    except PolicyError as exc:
         fail(f"policy: {exc}", EXIT_USAGE)
     except AttestationError as exc:
         fail(f"{report_file}: {exc}")
@@ -182,15 +194,21 @@ def collateral_import(
 
       worker-manager attestation collateral import tdx_collateral.json --home ~/wm
     """
-    from worker_manager.attestation import AttestationError, DirectoryCollateralStore
+    from worker_manager.attestation import (
+        AttestationError,
+        CollateralBundle,
+        DirectoryCollateralStore,
+    )
     from worker_manager.node.bootstrap import COLLATERAL_DIR
 
+    texts = [_json_text(path, "FILES") for path in files]  # all readable before any is kept
     store = DirectoryCollateralStore(_home_dir(home, COLLATERAL_DIR))
-    for path in files:
+    for path, text in zip(files, texts, strict=True):
         try:
-            bundle = store.import_file(path, ca=ca)
-        except (OSError, AttestationError) as exc:
+            bundle = CollateralBundle.from_json(text, ca=ca)
+        except AttestationError as exc:
             fail(f"{path}: {exc}")
+        store.add(bundle)
         stderr.print(
             f"imported {path.name}: FMSPC {bundle.fmspc} ({bundle.ca}), sha256 {bundle.sha256}"
         )
@@ -212,8 +230,10 @@ def collateral_fetch(
     from worker_manager.attestation.pccs import fetch_collateral
     from worker_manager.node.bootstrap import COLLATERAL_DIR
 
+    report = _report_text(report_file)
+    resolve_home(home)  # a home that cannot be one is refused before the fetch
     try:
-        quote = decode_report(report_file.read_text().strip()).quote
+        quote = decode_report(report).quote
         bundle = asyncio.run(fetch_collateral(pccs, quote))
     except (OSError, AttestationError) as exc:
         fail(str(exc))
@@ -266,14 +286,10 @@ def policy_set(
     if str(policy_file) == "none":
         policy = None
     else:
-        try:
-            policy = json.loads(policy_file.read_text())
-        except (OSError, ValueError) as exc:
-            fail(f"{policy_file}: {exc}", EXIT_USAGE)
+        policy = inputs.parse_json(inputs.read_text(policy_file, "POLICY_FILE"), str(policy_file))
+    msg = inputs.check_message({"set_attestation_policy": {"policy": policy}})
     with Client(node_url(node), key=load_key(home, from_key)) as client:
-        result = call(
-            output, lambda: client.execute({"set_attestation_policy": {"policy": policy}})
-        )
+        result = call(output, lambda: client.execute(msg))
     stderr.print(f"policy {'set' if policy else 'cleared'} at height {result.height}")
 
 
@@ -317,8 +333,8 @@ def reverify(
         statuses: dict[str, Any] = (result.data or {}).get("statuses", {})
         return statuses
 
+    addresses = [inputs.worker(address, "--worker") for address in worker or []]
     with Client(node_url(node), key=load_key(home, from_key)) as client:
-        addresses = list(worker or [])
         if not addresses:
             after: str | None = None
             while True:

@@ -5,6 +5,8 @@ import json
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
+from rich.markup import escape
+
 from worker_manager.cli.common import (
     EXIT_REFUSED,
     Output,
@@ -30,7 +32,7 @@ def _refused(output: Output, data: dict[str, Any]) -> NoReturn:
 
     if output is Output.json:
         print_json({"error": data})
-    message = f"[bold red]refused ({data['code']}):[/] {data['message']}"
+    message = f"[bold red]refused ({escape(str(data['code']))}):[/] {escape(str(data['message']))}"
     if data.get("txhash"):
         message += f"\n  tx {data['txhash']} at height {data['height']}"
     stderr.print(message, markup=True)

@@ -1,7 +1,8 @@
 """Options, output and exit codes shared by every command.
 
 Exit codes scripts can trust: 0 success, 1 refused by the contract or the node
-(the message says why), 2 bad usage.
+(the message says why), 2 bad usage, 3 the node cannot start (its port is taken,
+or its home is served by another node).
 """
 
 import json
@@ -13,8 +14,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from worker_manager.home import HomeError, check_home_path
 from worker_manager.keys import PrivateKey
 from worker_manager.keys.keyring import KeyNotFound, Keyring, KeyringError, WrongPassphrase
 from worker_manager.settings import (
@@ -30,10 +33,14 @@ from worker_manager.settings import (
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3
 
 #: Piped output is read by programs and people with wide windows: do not wrap it at 80.
-stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+#: Markup is off unless a call asks for it, so text like ``[server]`` prints as written.
+stdout = Console(
+    highlight=False, soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 200
+)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 class Output(StrEnum):
@@ -57,18 +64,42 @@ JsonFlag = Annotated[
 ]
 
 
+def is_text(value: str) -> bool:
+    """Whether ``value`` is valid Unicode: no lone surrogates, which is how Python keeps
+    bytes that were not UTF-8 in arguments and environment variables."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def print_error(message: str) -> None:
+    """One ``error: ...`` message on stderr, printed as written."""
+    stderr.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+
+
 def fail(message: str, code: int = EXIT_REFUSED) -> NoReturn:
     """Print an error to stderr and exit with ``code``."""
-    stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    print_error(message)
     raise typer.Exit(code)
 
 
 def resolve_home(home: Path | None) -> tuple[Path, bool]:
-    """The home to use and whether the user chose it (``--home`` or ``WM_HOME``)."""
+    """The home to use and whether the user chose it (``--home`` or ``WM_HOME``).
+
+    A home that is a file (or inside one) is refused here, once for every command.
+    """
     if home is not None:
-        return home.expanduser(), True
-    environ = environment()
-    return default_home(environ), bool(environ.get("WM_HOME"))
+        target, chosen = home.expanduser(), True
+    else:
+        environ = environment()
+        target, chosen = default_home(environ), bool(environ.get("WM_HOME"))
+    try:
+        check_home_path(target)
+    except HomeError as exc:
+        fail(str(exc), EXIT_USAGE)
+    return target, chosen
 
 
 def load_settings(home: Path) -> Settings:
@@ -132,6 +163,8 @@ def passphrase(*, confirm: bool = False) -> str:
     """The keyring passphrase: ``WM_KEYRING_PASSPHRASE``, else a hidden prompt."""
     value = keyring_passphrase(environment())
     if value is not None:
+        if not is_text(value):
+            fail("WM_KEYRING_PASSPHRASE is not valid UTF-8 text", EXIT_USAGE)
         return value
     if not sys.stdin.isatty():
         fail(

@@ -7,6 +7,7 @@ is encrypted with a passphrase (scrypt + AES-256-GCM); scripts pass it in
 """
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,13 +18,16 @@ from worker_manager.cli.common import (
     Output,
     OutputOption,
     fail,
+    is_text,
     keyring,
     passphrase,
     print_json,
+    resolve_home,
     stderr,
     stdout,
 )
-from worker_manager.keys.keyring import KeyInfo, KeyringError
+from worker_manager.home import ensure_home
+from worker_manager.keys.keyring import KeyInfo, Keyring, KeyringError
 from worker_manager.keys.mnemonic import MnemonicError, generate_mnemonic
 
 app = typer.Typer(
@@ -41,6 +45,12 @@ def _info_json(info: KeyInfo) -> dict[str, object]:
         "public_key": info.public_key.hex(),
         "has_mnemonic": info.has_mnemonic,
     }
+
+
+def _new_key_ring(home: Path | None) -> Keyring:
+    """The keyring a new key goes into; a home made for it is owner-only, like a node's."""
+    ensure_home(resolve_home(home)[0])
+    return keyring(home)
 
 
 def _show(info: KeyInfo, output: Output) -> None:
@@ -66,7 +76,7 @@ def add(
     if words not in (12, 24):
         fail("--words must be 12 or 24", EXIT_USAGE)
     mnemonic = generate_mnemonic(words)
-    ring = keyring(home)
+    ring = _new_key_ring(home)
     try:
         info = ring.add(name, mnemonic, passphrase=passphrase(confirm=True))
     except (KeyringError, ValueError) as exc:
@@ -97,10 +107,15 @@ def recover(
     if sys.stdin.isatty():
         phrase = typer.prompt("Mnemonic", hide_input=True, err=True)
     else:
-        phrase = sys.stdin.readline()
+        try:
+            phrase = sys.stdin.readline()
+        except UnicodeDecodeError:
+            phrase = "\udcff"  # strict decoding; under the C locale Python escapes instead
+    if not is_text(phrase):
+        fail("the mnemonic on standard input is not UTF-8 text", EXIT_USAGE)
     if not phrase.strip():
         fail("no mnemonic on standard input", EXIT_USAGE)
-    ring = keyring(home)
+    ring = _new_key_ring(home)
     try:
         info = ring.add(name, phrase, passphrase=passphrase(confirm=True))
     except MnemonicError as exc:

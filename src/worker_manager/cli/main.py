@@ -1,5 +1,8 @@
 """The ``worker-manager`` console script."""
 
+import os
+import sys
+
 import typer
 
 from worker_manager import __version__
@@ -9,8 +12,10 @@ from worker_manager.cli import (
     keys_commands,
     node_commands,
     query_commands,
+    serve_command,
     tx_commands,
 )
+from worker_manager.cli.common import EXIT_REFUSED, EXIT_USAGE, is_text, print_error
 
 app = typer.Typer(
     name="worker-manager",
@@ -42,7 +47,7 @@ def main(
 
 
 app.command()(node_commands.init)
-app.command()(node_commands.serve)
+app.command()(serve_command.serve)
 app.command()(node_commands.info)
 app.command()(node_commands.migrate)
 app.command()(node_commands.verify)
@@ -53,6 +58,34 @@ app.add_typer(query_commands.app, name="query")
 app.add_typer(attestation_commands.app, name="attestation")
 
 
+def _shown(argument: str) -> bytes:
+    """The bytes the user typed (Python keeps those that are not UTF-8 as surrogates)."""
+    try:
+        return os.fsencode(argument)[:60]
+    except UnicodeEncodeError:  # a surrogate no byte maps to
+        return argument.encode("utf-8", "backslashreplace")[:60]
+
+
+def _error(message: str, code: int) -> None:
+    print_error(message)
+    sys.exit(code)
+
+
 def run() -> None:
-    """Entry point of the console script."""
-    app()
+    """Entry point of the console script.
+
+    Commands check what they are given and say what is wrong; two mistakes are caught
+    here for all of them: an argument that is not UTF-8 text, and a file or directory
+    the system refuses (permissions, a full disk), which end in one ``error:`` line
+    instead of a traceback.
+    """
+    for position, argument in enumerate(sys.argv[1:], start=1):
+        if not is_text(argument):
+            _error(
+                f"argument {position} ({_shown(argument)!r}) is not valid UTF-8 text", EXIT_USAGE
+            )
+    try:
+        app()
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        _error(f"{where}{exc.strerror or exc}", EXIT_REFUSED)

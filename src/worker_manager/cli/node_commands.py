@@ -1,15 +1,16 @@
-"""``init``, ``serve``, ``info`` and ``migrate``: create, run and inspect a node's home."""
+"""``init``, ``info``, ``migrate`` and ``verify``: create and inspect a node's home
+(``serve`` runs it: serve_command.py)."""
 
-import logging
 import shutil
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from worker_manager.cli import inputs
 from worker_manager.cli.common import (
+    EXIT_UNAVAILABLE,
     EXIT_USAGE,
     HomeOption,
     JsonFlag,
@@ -25,22 +26,9 @@ from worker_manager.home import HomeError, is_initialised, write_home
 from worker_manager.node import Node, NodeNotInitialised, SystemClock
 from worker_manager.node.bootstrap import build_node, host_api, open_store
 from worker_manager.node.identity import InvalidChainId, validate_chain_id
-from worker_manager.settings import DEFAULT_HOST, DEFAULT_PORT, KEYRING_DIR, LOG_LEVELS, Settings
+from worker_manager.serve_lock import serving_pid
+from worker_manager.settings import DEFAULT_HOST, DEFAULT_PORT, KEYRING_DIR, Settings
 from worker_manager.store import SchemaError
-
-log = logging.getLogger("worker_manager")
-
-DEV_CHAIN_ID = "worker-manager-dev"
-GIL_SWITCH_INTERVAL_S = 0.0005
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
-    # Alembic narrates every connection it inspects; its news is in our own log lines.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def create_home(
@@ -109,7 +97,9 @@ def init(
         ),
     ] = "",
     host: Annotated[str, typer.Option(help="Address serve listens on.")] = DEFAULT_HOST,
-    port: Annotated[int, typer.Option(help="Port serve listens on.")] = DEFAULT_PORT,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port serve listens on.")
+    ] = DEFAULT_PORT,
     registration_mode: Annotated[
         str, typer.Option(help="Who may register workers: admin or open.")
     ] = "admin",
@@ -140,6 +130,8 @@ def init(
         validate_chain_id(chain_id)
     except InvalidChainId as exc:
         fail(str(exc), EXIT_USAGE)
+    inputs.account(admin, "--admin")
+    inputs.host(host, "--host")
     msg: dict[str, Any] = {"registration_mode": registration_mode}
     optional = {
         "url_template": url_template,
@@ -208,110 +200,19 @@ def migrate(home: HomeOption = None) -> None:
     """
     target, _ = resolve_home(home)
     settings = load_settings(target)
+    serving = serving_pid(target)
+    if serving is not None:
+        fail(
+            f"{target} is served by a node (pid {serving}); stop it before migrating its "
+            "database (serve migrates by itself when it starts)",
+            EXIT_UNAVAILABLE,
+        )
     store = open_store(settings)
     try:
         before, after = store.migrate()
     finally:
         store.close()
     stderr.print(f"schema: {before or 'empty'} -> {after}")
-
-
-def _dev_home(target: Path) -> Settings:
-    """A first-try home: new admin key, printed once. Not for production."""
-    from worker_manager.keys.mnemonic import generate_mnemonic, key_from_mnemonic
-
-    mnemonic = generate_mnemonic()
-    admin = key_from_mnemonic(mnemonic).address
-    settings = create_home(target, chain_id=DEV_CHAIN_ID, admin=admin)
-    stderr.print(
-        "[bold yellow]WARNING:[/] no node home was found, so a development home was created at\n"
-        f"  {target}\n"
-        f"with chain id {DEV_CHAIN_ID} and a NEW admin account {admin}.\n"
-        "Its mnemonic is shown ONCE, now. Anyone holding it controls this registry:\n\n"
-        f"  [bold]{mnemonic}[/]\n\n"
-        "For a real network, create a home with: worker-manager init --home DIR "
-        "--chain-id ID --admin ADDRESS",
-        markup=True,
-    )
-    return settings
-
-
-def serve(
-    home: HomeOption = None,
-    host: Annotated[
-        str | None, typer.Option(help="Listen address (default: from config.toml).")
-    ] = None,
-    port: Annotated[
-        int | None, typer.Option(help="Listen port (default: from config.toml).")
-    ] = None,
-    log_level: Annotated[
-        str | None,
-        typer.Option(help=f"One of {', '.join(LOG_LEVELS)} (default: from config.toml)."),
-    ] = None,
-) -> None:
-    """Run the node's HTTP server: health, node info and contract queries (native API).
-
-    With no --home and no home yet, a development home is created on first run
-    and its admin mnemonic is printed once.
-
-    Example:
-
-      worker-manager serve --home ~/wm --host 127.0.0.1 --port 1317
-    """
-    from worker_manager.api import create_app
-    from worker_manager.api.server import run_server
-
-    target, chosen = resolve_home(home)
-    if not is_initialised(target):
-        if chosen:
-            fail(
-                f"{target} is not a worker-manager home. Create one with:\n"
-                f"  worker-manager init --home {target} --chain-id ID --admin secret1...",
-                EXIT_USAGE,
-            )
-        _setup_logging("info")
-        try:
-            _dev_home(target)
-        except (HomeError, SchemaError, ContractError) as exc:
-            fail(str(exc))
-    settings = load_settings(target)
-    changes: dict[str, Any] = {}
-    if host is not None:
-        changes["host"] = host
-    if port is not None:
-        changes["port"] = port
-    if log_level is not None:
-        if log_level.lower() not in LOG_LEVELS:
-            fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}", EXIT_USAGE)
-        changes["log_level"] = log_level.lower()
-    settings = settings.with_changes(**changes)
-    _setup_logging(settings.log_level)
-    try:
-        node = build_node(settings, migrate=True)
-    except (SchemaError, NodeNotInitialised) as exc:
-        fail(str(exc))
-    log.info(
-        "node for chain %s, contract %s (code hash %s) at height %d; database %s",
-        node.identity.chain_id,
-        node.identity.contract_address,
-        node.identity.code_hash,
-        node.height,
-        node.store.safe_url,
-    )
-    log.info("listening on %s", settings.lcd_url)
-    node.ticker.start()
-    # The block producer and the HTTP loop share the GIL; each database call of the
-    # producer gives it up, and by default it waits up to 5 ms to get it back.
-    # A shorter switch interval keeps blocks flowing under load (see bench/README.md).
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-    try:
-        run_server(
-            create_app(node), host=settings.host, port=settings.port, log_level=settings.log_level
-        )
-    finally:
-        node.close()  # commit what is queued before the store closes
-        node.store.close()
-        log.info("stopped")
 
 
 def verify(home: HomeOption = None, json_output: JsonFlag = False) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from worker_manager.cli import inputs
 from worker_manager.cli.client_calls import call
 from worker_manager.cli.common import (
     EXIT_USAGE,
@@ -286,10 +287,7 @@ def raw(
 
       worker-manager query raw '{"get_u_r_ls": {"model": "llama3.3:70b"}}'
     """
-    try:
-        msg = json.loads(message)
-    except ValueError as exc:
-        fail(f"the message is not JSON: {exc}", EXIT_USAGE)
+    msg = inputs.parse_json(message)
     with _client(node) as client:
         print_json(call(output, lambda: client.query(msg)))
 

@@ -2,14 +2,16 @@
 
 Each command waits for the tx's block and prints its hash and height; a
 refusal (by the node's checks or by the contract) exits with code 1 and says why.
+Addresses, worker types, URLs and JSON are checked before the key is loaded
+(exit code 2), so a typo never costs a sequence number.
 """
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from worker_manager.cli import inputs
 from worker_manager.cli.client_calls import call, show_tx
 from worker_manager.cli.common import (
     EXIT_USAGE,
@@ -30,6 +32,10 @@ app = typer.Typer(
 )
 
 Ip = Annotated[str, typer.Argument(help="Worker address: host or IP, optional :port.")]
+_BINARY_REPORT_HINT = (
+    "; give the report as hex, base64 or a JSON envelope (for a binary quote: "
+    "xxd -p quote.bin | tr -d '\\n' > quote.hex)"
+)
 
 
 def _send(
@@ -73,8 +79,15 @@ def register_worker(
         fail(
             "give the attestation report with exactly one of --report or --report-file", EXIT_USAGE
         )
+    inputs.worker(ip_address, "IP_ADDRESS")
+    inputs.account(payment_wallet, "--wallet")
+    inputs.model(worker_type, "--type")
+    if url is not None:
+        inputs.url(url, "--url")
     text = (
-        report if report is not None else (report_file.read_text().strip() if report_file else "")
+        report
+        if report_file is None
+        else inputs.read_text(report_file, "--report-file", hint=_BINARY_REPORT_HINT).strip()
     )
     body = _fields(
         ip_address=ip_address,
@@ -103,6 +116,8 @@ def set_worker_wallet(
 
       worker-manager tx set-worker-wallet 10.0.0.1 secret1... --from operator
     """
+    inputs.worker(ip_address, "IP_ADDRESS")
+    inputs.account(payment_wallet, "PAYMENT_WALLET")
     msg = {"set_worker_wallet": {"ip_address": ip_address, "payment_wallet": payment_wallet}}
     _send(home, from_key, node, output, msg)
 
@@ -122,6 +137,8 @@ def set_worker_address(
 
       worker-manager tx set-worker-address 10.0.0.1 10.0.0.2 --from operator
     """
+    inputs.worker(old_ip_address, "OLD_IP_ADDRESS")
+    inputs.worker(new_ip_address, "NEW_IP_ADDRESS")
     msg = {
         "set_worker_address": {"old_ip_address": old_ip_address, "new_ip_address": new_ip_address}
     }
@@ -143,6 +160,8 @@ def set_worker_type(
 
       worker-manager tx set-worker-type 10.0.0.1 deepseek-r1:70b --from operator
     """
+    inputs.worker(ip_address, "IP_ADDRESS")
+    inputs.model(worker_type, "WORKER_TYPE")
     msg = {"set_worker_type": {"ip_address": ip_address, "worker_type": worker_type}}
     _send(home, from_key, node, output, msg)
 
@@ -165,6 +184,9 @@ def set_worker_url(
     """
     if (url is None) == (not clear):
         fail("give a URL, or --clear", EXIT_USAGE)
+    inputs.worker(ip_address, "IP_ADDRESS")
+    if url is not None:
+        inputs.url(url, "URL")
     _send(home, from_key, node, output, {"set_worker_url": {"ip_address": ip_address, "url": url}})
 
 
@@ -182,6 +204,7 @@ def remove_worker(
 
       worker-manager tx remove-worker 10.0.0.1 --from operator
     """
+    inputs.worker(ip_address, "IP_ADDRESS")
     _send(home, from_key, node, output, {"remove_worker": {"ip_address": ip_address}})
 
 
@@ -202,6 +225,7 @@ def set_worker_paused(
 
       worker-manager tx set-worker-paused 10.0.0.1 --paused --from operator
     """
+    inputs.worker(ip_address, "IP_ADDRESS")
     msg = {"set_worker_paused": {"ip_address": ip_address, "paused": paused}}
     _send(home, from_key, node, output, msg)
 
@@ -220,6 +244,7 @@ def propose_admin(
 
       worker-manager tx propose-admin secret1... --from admin
     """
+    inputs.account(new_admin, "NEW_ADMIN")
     _send(home, from_key, node, output, {"propose_admin": {"new_admin": new_admin}})
 
 
@@ -371,10 +396,7 @@ def execute(
 
       worker-manager tx execute '{"remove_worker": {"ip_address": "10.0.0.1"}}' --from admin
     """
-    try:
-        msg = json.loads(message)
-    except ValueError as exc:
-        fail(f"the message is not JSON: {exc}", EXIT_USAGE)
+    msg = inputs.parse_json(message)
     if not isinstance(msg, dict):
         fail('the message must be a JSON object like {"pause": {}}', EXIT_USAGE)
     _send(home, from_key, node, output, msg)

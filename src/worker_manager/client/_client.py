@@ -181,8 +181,15 @@ class Client(BaseClient[TxResult]):
         return answer
 
     def work_totals(self, by: str, **filters: Any) -> list[dict[str, Any]]:
-        """Usage summed per worker, subscriber, period or wallet."""
-        return list(self.query(work_totals_query(by, **filters))["totals"])
+        """Usage summed per worker, subscriber, period or wallet (every page)."""
+        totals: list[dict[str, Any]] = []
+        after = filters.pop("start_after", None)
+        while True:
+            page = self.query(work_totals_query(by, start_after=after, **filters))
+            totals.extend(page["totals"])
+            after = page.get("next_start_after")
+            if after is None:
+                return totals
 
     def work_reports(self, **filters: Any) -> list[dict[str, Any]]:
         """Work reports, in (period, worker) order."""

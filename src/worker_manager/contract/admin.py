@@ -95,6 +95,7 @@ NUMBER_RANGES: dict[str, tuple[int, int]] = {
     "offline_after_epochs": (1, 100_000),
     "work_period_seconds": (1, 30 * 86_400),
     "work_report_window_periods": (1, 100_000),
+    "max_workers_per_owner": (1, 1_000_000),
 }
 
 
@@ -163,8 +164,10 @@ def execute_set_config(deps: Deps, info: MessageInfo, config: Config, msg: SetCo
     )
     if not changes:
         raise InvalidMessage("set_config: give at least one setting to change")
-    deps.storage.save_config(config.with_changes(**changes))
-    serving_changed(deps)
+    updated = config.with_changes(**changes)
+    if updated != config:  # a repeat changes nothing, not even the query caches
+        deps.storage.save_config(updated)
+        serving_changed(deps)
     return Response.of(
         "set_config",
         {"changed": sorted(changes)},

@@ -111,8 +111,9 @@ def execute_set_attestation_policy(
             canonical = deps.api.check_attestation_policy(json.dumps(msg.policy))
         except ValueError as exc:
             raise InvalidConfig("policy", str(exc)) from exc
-    deps.storage.save_attestation_policy(canonical)
-    serving_changed(deps)
+    if canonical != deps.storage.load_attestation_policy():
+        deps.storage.save_attestation_policy(canonical)
+        serving_changed(deps)
     return Response.of(
         "set_attestation_policy",
         {"policy_set": canonical is not None},
@@ -136,7 +137,11 @@ def execute_set_worker_attestation(
     deps.storage.update_worker(
         worker.ip_address, updated.with_changes(updated_height=env.block.height)
     )
-    serving_changed(deps)
+    if (updated.attestation_status, updated.attested_index) != (
+        worker.attestation_status,
+        worker.attested_index,
+    ):
+        serving_changed(deps)
     return Response.of(
         "set_worker_attestation",
         {"ip_address": worker.ip_address, "attestation_status": updated.attestation_status},

@@ -7,7 +7,6 @@ from worker_manager.contract.auth import load_config
 from worker_manager.contract.deps import Deps, Env, MessageInfo, QueryDeps
 from worker_manager.contract.error import AlreadyInstantiated, Paused
 from worker_manager.contract.msg import (
-    ALLOWED_WHILE_PAUSED,
     AcceptAdmin,
     AddSubscriber,
     CancelAdminProposal,
@@ -45,6 +44,7 @@ from worker_manager.contract.msg import (
     SetWorkerWallet,
     SudoMsg,
     Unpause,
+    runs_while_paused,
 )
 from worker_manager.contract.response import Response
 from worker_manager.contract.state import Config
@@ -83,13 +83,13 @@ def execute(deps: Deps, env: Env, info: MessageInfo, msg: ExecuteMsg) -> Respons
     As on a chain, ``info.sender`` is trusted: the node derived it from a verified
     signature (or checked it, for trusted in-process calls)."""
     config = load_config(deps.storage)
-    if config.paused and not isinstance(msg, ALLOWED_WHILE_PAUSED):
+    if config.paused and not runs_while_paused(msg):
         raise Paused()
     match msg:
         case RegisterWorker():
             return workers.execute_register_worker(deps, env, info, config, msg)
         case SetWorkerWallet():
-            return workers.execute_set_worker_wallet(deps, env, info, msg)
+            return workers.execute_set_worker_wallet(deps, env, info, config, msg)
         case SetWorkerAddress():
             return workers.execute_set_worker_address(deps, env, info, msg)
         case SetWorkerType():

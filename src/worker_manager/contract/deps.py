@@ -99,6 +99,10 @@ class Storage(Protocol):
 
     def delete_worker(self, ip_address: str) -> None: ...
 
+    def count_workers_owned_by(self, payment_wallet: str) -> int:
+        """How many workers ``payment_wallet`` owns (an index read, never a scan)."""
+        ...
+
     def get_subscriber(self, public_key: str) -> Subscriber | None: ...
 
     def add_subscriber(self, subscriber: Subscriber) -> None: ...
@@ -177,8 +181,11 @@ class QueryStorage(Storage, Protocol):
         to_period: int | None,
         ip_address: str | None,
         subscriber: str | None,
+        start_after: str | int | None = None,
+        limit: int | None = None,
     ) -> list[WorkTotal]:
-        """Usage summed per ``by`` ("worker", "subscriber", "period" or "wallet")."""
+        """Usage summed per ``by`` ("worker", "subscriber", "period" or "wallet"), exactly
+        (no sum may overflow), in key order after ``start_after``, at most ``limit`` groups."""
         ...
 
 

@@ -48,6 +48,27 @@ class InvalidMessage(ContractError):
     code = "invalid_message"
 
 
+class InvalidUnicode(ContractError):
+    """The message holds text that is not valid Unicode: a lone UTF-16 surrogate (an
+    escaped ``\\ud800``) or bytes that are not UTF-8, which no database or client could
+    store."""
+
+    code = "invalid_unicode"
+
+    def __init__(self, where: str, code_point: int | None = None) -> None:
+        if code_point is None:
+            text = f"{where} is not valid UTF-8 text"
+        else:
+            text = f"{where} holds U+{code_point:04X}, a lone surrogate, which is not valid Unicode"
+        super().__init__(text)
+        self.where = where
+        self.code_point = code_point
+
+    @classmethod
+    def from_bytes(cls, offset: int) -> "InvalidUnicode":
+        return cls(f"the message, from byte {offset},")
+
+
 class UnknownMessage(ContractError):
     """The message names no execute or query this contract has."""
 
@@ -114,6 +135,21 @@ class WorkerExists(ContractError):
     def __init__(self, ip_address: str) -> None:
         super().__init__(f"a worker is already registered at {ip_address}")
         self.ip_address = ip_address
+
+
+class TooManyWorkers(ContractError):
+    """The payment wallet already owns as many workers as the config allows
+    (``max_workers_per_owner``); only the admin may go past it."""
+
+    code = "too_many_workers"
+
+    def __init__(self, payment_wallet: str, limit: int) -> None:
+        super().__init__(
+            f"payment wallet {payment_wallet} already owns {limit} workers, the most "
+            "max_workers_per_owner allows (the admin may register more, or raise it)"
+        )
+        self.payment_wallet = payment_wallet
+        self.limit = limit
 
 
 class WorkerKeyInUse(ContractError):

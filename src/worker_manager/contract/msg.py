@@ -6,13 +6,13 @@ refused (CosmWasm's ``deny_unknown_fields``), types are strict (no ``"1"`` for
 ``1``). Each class documents who may send it and what a repeat does.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from worker_manager.contract.error import InvalidMessage, UnknownMessage
+from worker_manager.contract.json_text import check_json, load_json
 
 #: ``get_workers`` pages: the default and the most one page may hold.
 DEFAULT_WORKERS_LIMIT = 100
@@ -24,6 +24,9 @@ DEFAULT_SUBSCRIBERS_LIMIT = 100
 MAX_SUBSCRIBERS_LIMIT = 1000
 DEFAULT_WORK_REPORTS_LIMIT = 100
 MAX_WORK_REPORTS_LIMIT = 1000
+#: ``get_work_totals``: groups per page, by default and at most.
+DEFAULT_WORK_TOTALS_LIMIT = 1000
+MAX_WORK_TOTALS_LIMIT = 10_000
 #: One work report holds at most this many subscriber lines.
 MAX_USAGE_LINES = 1000
 
@@ -51,6 +54,7 @@ class InstantiateMsg(Message):
     offline_after_epochs: int | None = None
     work_period_seconds: int | None = None
     work_report_window_periods: int | None = None
+    max_workers_per_owner: int | None = None
 
 
 # --- execute: workers ------------------------------------------------------
@@ -208,6 +212,7 @@ class SetConfig(Message):
     offline_after_epochs: int | None = None
     work_period_seconds: int | None = None
     work_report_window_periods: int | None = None
+    max_workers_per_owner: int | None = None
 
 
 class SetAttestationPolicy(Message):
@@ -301,6 +306,12 @@ ADMIN_MESSAGES: tuple[type[ExecuteMsg], ...] = (
 ALLOWED_WHILE_PAUSED: tuple[type[ExecuteMsg], ...] = (*ADMIN_MESSAGES, ReportLiveliness)
 
 
+def runs_while_paused(msg: Message) -> bool:
+    """Whether ``msg`` may run while the contract is paused: the one rule, asked by the
+    contract itself and by the node's ante checks alike."""
+    return isinstance(msg, ALLOWED_WHILE_PAUSED)
+
+
 # --- queries ---------------------------------------------------------------
 
 
@@ -384,13 +395,17 @@ WorkTotalsBy = Literal["worker", "subscriber", "period", "wallet"]
 
 
 class GetWorkTotals(Message):
-    """Reported usage summed per worker, subscriber, period or payment wallet."""
+    """Reported usage summed per worker, subscriber, period or payment wallet, in pages
+    of ``limit`` groups (default 1,000, at most 10,000) in key order; ``start_after``
+    is the last key of the previous page (``next_start_after``)."""
 
     by: WorkTotalsBy
     from_period: int | None = None
     to_period: int | None = None
     ip_address: str | None = None
     subscriber: str | None = None
+    start_after: str | None = None
+    limit: int | None = None
 
 
 QueryMsg = (
@@ -494,6 +509,7 @@ class ConfigAnswer(Answer):
     offline_after_epochs: int
     work_period_seconds: int
     work_report_window_periods: int
+    max_workers_per_owner: int
     workers: int
 
 
@@ -546,6 +562,7 @@ class WorkTotalAnswer(Answer):
 class WorkTotalsAnswer(Answer):
     by: WorkTotalsBy
     totals: list[WorkTotalAnswer]
+    next_start_after: str | None = None
 
 
 QueryAnswer = (
@@ -568,11 +585,9 @@ QueryAnswer = (
 
 def _load(raw: bytes | str | Mapping[str, Any]) -> Any:
     if isinstance(raw, Mapping):
+        check_json(raw)
         return raw
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidMessage(f"message is not valid JSON: {exc}") from exc
+    return load_json(raw)
 
 
 def _describe(error: ValidationError, name: str) -> str:
@@ -587,7 +602,10 @@ M = TypeVar("M", bound=Message)
 
 
 def _parse(raw: bytes | str | Mapping[str, Any], table: Mapping[str, type[M]], kind: str) -> M:
-    data = _load(raw)
+    return _parse_value(_load(raw), table, kind)
+
+
+def _parse_value(data: Any, table: Mapping[str, type[M]], kind: str) -> M:
     if not isinstance(data, Mapping) or len(data) != 1:
         raise InvalidMessage(
             f"a {kind} message is a JSON object with exactly one key naming it, "
@@ -619,6 +637,12 @@ def parse_instantiate(raw: bytes | str | Mapping[str, Any]) -> InstantiateMsg:
 def parse_execute(raw: bytes | str | Mapping[str, Any]) -> ExecuteMsg:
     """Parse ``{"name": {...}}`` into its execute message class, or raise a ContractError."""
     return _parse(raw, EXECUTE_MESSAGES, "execute")
+
+
+def parse_loaded_execute(data: Any) -> ExecuteMsg:
+    """:func:`parse_execute` for JSON that :func:`~worker_manager.contract.json_text.load_json`
+    returned (already checked, so not walked again: the ante's hot path)."""
+    return _parse_value(data, EXECUTE_MESSAGES, "execute")
 
 
 def parse_query(raw: bytes | str | Mapping[str, Any]) -> QueryMsg:

@@ -145,6 +145,7 @@ def query_config(deps: QueryDeps) -> ConfigAnswer:
         offline_after_epochs=config.offline_after_epochs,
         work_period_seconds=config.work_period_seconds,
         work_report_window_periods=config.work_report_window_periods,
+        max_workers_per_owner=config.max_workers_per_owner,
         workers=deps.storage.count_workers(),
     )
 

@@ -23,8 +23,10 @@ from worker_manager.contract.liveliness import (
 )
 from worker_manager.contract.msg import (
     DEFAULT_WORK_REPORTS_LIMIT,
+    DEFAULT_WORK_TOTALS_LIMIT,
     MAX_USAGE_LINES,
     MAX_WORK_REPORTS_LIMIT,
+    MAX_WORK_TOTALS_LIMIT,
     ChallengeAnswer,
     GetWorkReports,
     GetWorkTotals,
@@ -295,15 +297,28 @@ def query_work_totals(deps: QueryDeps, msg: GetWorkTotals) -> WorkTotalsAnswer:
     ):
         raise InvalidField("from_period", "must not be after to_period")
     ip = canonical_worker_address(msg.ip_address) if msg.ip_address else None
+    limit = DEFAULT_WORK_TOTALS_LIMIT if msg.limit is None else msg.limit
+    if not 1 <= limit <= MAX_WORK_TOTALS_LIMIT:
+        raise InvalidField("limit", f"must be 1 to {MAX_WORK_TOTALS_LIMIT}, got {limit}")
+    after: str | int | None = msg.start_after
+    if msg.by == "period" and msg.start_after is not None:
+        if not (msg.start_after.isascii() and msg.start_after.isdigit()):
+            raise InvalidField("start_after", "a period number, when totals are by period")
+        after = int(msg.start_after)
     totals = deps.storage.work_totals(
         by=msg.by,
         from_period=msg.from_period,
         to_period=msg.to_period,
         ip_address=ip,
         subscriber=msg.subscriber.lower() if msg.subscriber else None,
+        start_after=after,
+        limit=limit + 1,
     )
+    more = len(totals) > limit
+    totals = totals[:limit]
     return WorkTotalsAnswer(
         by=msg.by,
+        next_start_after=totals[-1].key if more else None,
         totals=[
             WorkTotalAnswer(
                 key=t.key,

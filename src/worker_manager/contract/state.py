@@ -16,6 +16,9 @@ DEFAULT_OFFLINE_AFTER_EPOCHS = 10
 #: Work is reported per period (an hour by default), for up to two days after it ends.
 DEFAULT_WORK_PERIOD_SECONDS = 3600
 DEFAULT_WORK_REPORT_WINDOW_PERIODS = 48
+#: Workers one payment wallet may come to own by anyone's message but the admin's: an
+#: abuse limit for open registration (the admin may raise it, up to a million).
+DEFAULT_MAX_WORKERS_PER_OWNER = 1000
 
 
 class RegistrationMode(StrEnum):
@@ -44,6 +47,7 @@ class Config:
     offline_after_epochs: int = DEFAULT_OFFLINE_AFTER_EPOCHS
     work_period_seconds: int = DEFAULT_WORK_PERIOD_SECONDS
     work_report_window_periods: int = DEFAULT_WORK_REPORT_WINDOW_PERIODS
+    max_workers_per_owner: int = DEFAULT_MAX_WORKERS_PER_OWNER
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,6 +15,7 @@ from worker_manager.contract.auth import (
 from worker_manager.contract.deps import Deps, Env, MessageInfo
 from worker_manager.contract.error import (
     InvalidField,
+    TooManyWorkers,
     WorkerExists,
     WorkerKeyInUse,
 )
@@ -50,6 +51,14 @@ def _capacity(value: int | None) -> int:
     return value
 
 
+def _check_owner_limit(deps: Deps, config: Config, sender: str, wallet: str) -> None:
+    """Refuse a worker coming to ``wallet`` past the config's limit, unless the admin sends."""
+    if sender == config.admin:
+        return
+    if deps.storage.count_workers_owned_by(wallet) >= config.max_workers_per_owner:
+        raise TooManyWorkers(wallet, config.max_workers_per_owner)
+
+
 def execute_register_worker(
     deps: Deps, env: Env, info: MessageInfo, config: Config, msg: RegisterWorker
 ) -> Response:
@@ -67,6 +76,7 @@ def execute_register_worker(
 
     if deps.storage.get_worker(ip_address) is not None:
         raise WorkerExists(ip_address)
+    _check_owner_limit(deps, config, info.sender, wallet)
     if worker_key is not None:
         holder = deps.storage.get_worker_by_key(worker_key)
         if holder is not None:
@@ -109,15 +119,17 @@ def execute_register_worker(
 
 
 def execute_set_worker_wallet(
-    deps: Deps, env: Env, info: MessageInfo, msg: SetWorkerWallet
+    deps: Deps, env: Env, info: MessageInfo, config: Config, msg: SetWorkerWallet
 ) -> Response:
     worker = load_worker(deps.storage, msg.ip_address)
     require_owner(worker, info.sender)
     wallet = canonical_address("payment_wallet", msg.payment_wallet)
-    deps.storage.update_worker(
-        worker.ip_address,
-        worker.with_changes(payment_wallet=wallet, updated_height=env.block.height),
-    )
+    if wallet != worker.payment_wallet:
+        _check_owner_limit(deps, config, info.sender, wallet)
+        deps.storage.update_worker(
+            worker.ip_address,
+            worker.with_changes(payment_wallet=wallet, updated_height=env.block.height),
+        )
     return Response.of(
         "set_worker_wallet",
         {"ip_address": worker.ip_address, "payment_wallet": wallet},
@@ -155,10 +167,12 @@ def execute_set_worker_type(
     worker = load_worker(deps.storage, msg.ip_address)
     require_owner(worker, info.sender)
     kind = worker_type(msg.worker_type)
-    deps.storage.update_worker(
-        worker.ip_address, worker.with_changes(worker_type=kind, updated_height=env.block.height)
-    )
-    serving_changed(deps)
+    if kind != worker.worker_type:  # a repeat changes nothing, not even the query caches
+        deps.storage.update_worker(
+            worker.ip_address,
+            worker.with_changes(worker_type=kind, updated_height=env.block.height),
+        )
+        serving_changed(deps)
     return Response.of(
         "set_worker_type",
         {"ip_address": worker.ip_address, "worker_type": kind},
@@ -171,10 +185,11 @@ def execute_set_worker_url(deps: Deps, env: Env, info: MessageInfo, msg: SetWork
     worker = load_worker(deps.storage, msg.ip_address)
     require_owner(worker, info.sender)
     url = http_url(msg.url) if msg.url is not None else None
-    deps.storage.update_worker(
-        worker.ip_address, worker.with_changes(url=url, updated_height=env.block.height)
-    )
-    serving_changed(deps)
+    if url != worker.url:  # a repeat changes nothing, not even the query caches
+        deps.storage.update_worker(
+            worker.ip_address, worker.with_changes(url=url, updated_height=env.block.height)
+        )
+        serving_changed(deps)
     return Response.of(
         "set_worker_url",
         {"ip_address": worker.ip_address, "url": url},

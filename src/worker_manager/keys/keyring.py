@@ -169,7 +169,10 @@ class Keyring:
         return self.directory / f"{validate_key_name(name)}{_SUFFIX}"
 
     def _ensure_directory(self) -> None:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # the home around the keyring too: owner-only whatever the umask (mkdir's mode
+        # applies to the last directory only)
+        self.directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, exist_ok=True)
         if stat.S_IMODE(self.directory.stat().st_mode) != 0o700:
             os.chmod(self.directory, 0o700)
 

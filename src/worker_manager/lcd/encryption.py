@@ -246,6 +246,10 @@ def open_envelope(node_key: X25519KeyPair, envelope: bytes, code_hash: str) -> O
             EnvelopeErrorKind.NOT_JSON,
             f"the message after the code hash is not JSON (line {exc.lineno} column {exc.colno})",
         ) from exc
+    except RecursionError as exc:
+        raise EnvelopeError(
+            EnvelopeErrorKind.NOT_JSON, "the message after the code hash is nested too deeply"
+        ) from exc
     return OpenedEnvelope(context=context, code_hash=named.lower(), msg_json=msg_json, msg=msg)
 
 

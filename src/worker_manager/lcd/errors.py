@@ -22,6 +22,7 @@ class GrpcCode(IntEnum):
     UNKNOWN = 2
     INVALID_ARGUMENT = 3
     NOT_FOUND = 5
+    RESOURCE_EXHAUSTED = 8
     UNIMPLEMENTED = 12
 
     @property
@@ -33,6 +34,7 @@ _HTTP_STATUS = {
     GrpcCode.UNKNOWN: HTTPStatus.INTERNAL_SERVER_ERROR,
     GrpcCode.INVALID_ARGUMENT: HTTPStatus.BAD_REQUEST,
     GrpcCode.NOT_FOUND: HTTPStatus.NOT_FOUND,
+    GrpcCode.RESOURCE_EXHAUSTED: HTTPStatus.TOO_MANY_REQUESTS,
     GrpcCode.UNIMPLEMENTED: HTTPStatus.NOT_IMPLEMENTED,
 }
 
@@ -65,6 +67,35 @@ def error_body(code: int, message: str) -> dict[str, object]:
     return {"code": int(code), "message": clean_message(message), "details": []}
 
 
-def json_response(body: object, status: int = HTTPStatus.OK) -> Response:
-    """``body`` as compact JSON."""
-    return Response(json.dumps(body, separators=(",", ":")), status_code=status, media_type=JSON)
+def json_response(
+    body: object, status: int = HTTPStatus.OK, headers: dict[str, str] | None = None
+) -> Response:
+    """``body`` as compact JSON (ASCII, so any text the node holds encodes)."""
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        media_type=JSON,
+        headers=headers,
+    )
+
+
+ERROR_SCHEMA: dict[str, object] = {
+    "type": "object",
+    "required": ["code", "message", "details"],
+    "properties": {
+        "code": {"type": "integer", "description": "gRPC status code"},
+        "message": {"type": "string"},
+        "details": {"type": "array", "items": {}},
+    },
+}
+
+
+def lcd_errors(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """``responses=`` entries for an LCD route's error statuses (grpc-gateway bodies)."""
+    return {
+        status: {
+            "description": f"{HTTPStatus(status).phrase} (grpc-gateway error body)",
+            "content": {JSON: {"schema": ERROR_SCHEMA}},
+        }
+        for status in statuses
+    }

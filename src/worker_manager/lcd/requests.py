@@ -6,10 +6,11 @@ with the grpc-gateway code a Cosmos LCD would answer with.
 
 import base64
 import binascii
-import json
 import re
 from enum import StrEnum
 
+from worker_manager.contract import ContractError
+from worker_manager.contract.json_text import load_json
 from worker_manager.keys import AddressError, validate_address
 from worker_manager.lcd.errors import GrpcCode, LcdError
 
@@ -56,9 +57,11 @@ def base64_bytes(text: str, what: str) -> bytes:
 
 def _json_object(body: bytes) -> dict[str, object]:
     try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise LcdError(GrpcCode.INVALID_ARGUMENT, "the request body is not JSON") from exc
+        data = load_json(body)
+    except ContractError as exc:
+        raise LcdError(
+            GrpcCode.INVALID_ARGUMENT, f"the request body is not acceptable JSON: {exc.message}"
+        ) from exc
     if not isinstance(data, dict):
         raise LcdError(GrpcCode.INVALID_ARGUMENT, "the request body must be a JSON object")
     return data

@@ -10,13 +10,17 @@ route with its behaviour.
 
 import json
 from collections.abc import Callable, Coroutine
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
+from starlette.routing import Match
 
+from worker_manager.api.errors import STATUS_BY_CODE
+from worker_manager.api.rate_limit import RateLimiter
 from worker_manager.contract import ContractError
 from worker_manager.lcd import views
 from worker_manager.lcd.encryption import (
@@ -26,7 +30,13 @@ from worker_manager.lcd.encryption import (
     encrypt_query_result,
     open_envelope,
 )
-from worker_manager.lcd.errors import GrpcCode, LcdError, json_response
+from worker_manager.lcd.errors import (
+    GrpcCode,
+    LcdError,
+    error_body,
+    json_response,
+    lcd_errors,
+)
 from worker_manager.lcd.requests import (
     account_address,
     base64_bytes,
@@ -108,7 +118,11 @@ def _body_limit(node: Node) -> int:
 # --- registration and compute ------------------------------------------------
 
 
-@router.get("/registration/v1beta1/tx-key", summary="The node's x25519 public key (R1)")
+@router.get(
+    "/registration/v1beta1/tx-key",
+    summary="The node's x25519 public key (R1)",
+    responses=lcd_errors(501),
+)
 async def tx_key(request: Request) -> Response:
     """The key clients encrypt contract messages to (Secret's consensus IO exchange key)."""
     return json_response(views.tx_key_json(_io_key(_node(request)).public_key))
@@ -117,6 +131,7 @@ async def tx_key(request: Request) -> Response:
 @router.get(
     "/compute/v1beta1/code_hash/by_contract_address/{address}",
     summary="A contract's code hash (R2)",
+    responses=lcd_errors(400, 404),
 )
 async def code_hash_by_contract(request: Request, address: str) -> Response:
     """64 lower-case hex characters; clients prefix every encrypted message with it."""
@@ -125,7 +140,11 @@ async def code_hash_by_contract(request: Request, address: str) -> Response:
     return json_response(views.code_hash_json(node.identity.code_hash))
 
 
-@router.get("/compute/v1beta1/code_hash/by_code_id/{code_id}", summary="A code's hash (O4)")
+@router.get(
+    "/compute/v1beta1/code_hash/by_code_id/{code_id}",
+    summary="A code's hash (O4)",
+    responses=lcd_errors(404),
+)
 async def code_hash_by_code_id(request: Request, code_id: str) -> Response:
     """The contract's code hash, for its code id."""
     identity = _node(request).identity
@@ -136,18 +155,30 @@ async def code_hash_by_code_id(request: Request, code_id: str) -> Response:
     return json_response(views.code_hash_json(identity.code_hash))
 
 
-@router.get("/compute/v1beta1/info/{address}", summary="A contract's info (R7)")
+@router.get(
+    "/compute/v1beta1/info/{address}",
+    summary="A contract's info (R7)",
+    responses=lcd_errors(400, 404),
+)
 async def contract_info(request: Request, address: str) -> Response:
     """Code id, creator, label and creation height of the contract."""
     node = _node(request)
     return json_response(views.contract_info_json(node.identity, _our_contract(node, address)))
 
 
-@router.get("/compute/v1beta1/query/{address}", summary="An encrypted contract query (R3)")
+@router.get(
+    "/compute/v1beta1/query/{address}",
+    summary="An encrypted contract query (R3)",
+    # a contract refusal: the status the native API gives its code, the error encrypted
+    responses=lcd_errors(400, 401, 403, 404, 409, 501, 503),
+)
 async def contract_query(request: Request, address: str) -> Response:
     """``query`` is base64 of the encrypted envelope; the answer is encrypted to its key.
 
-    A contract refusal is a 500 whose message carries the encrypted error JSON.
+    A contract refusal answers the status the native API gives its code (400, 404,
+    ...) with grpc code 2 and the encrypted error JSON in the message. Secret's own
+    nodes answer 500; its clients accept any non-2xx status and decrypt the message,
+    and a client's mistake is never a 5xx here.
     """
     node = _node(request)
     _our_contract(node, address)
@@ -167,14 +198,19 @@ async def contract_query(request: Request, address: str) -> Response:
     except ContractError as err:
         error = json.dumps(err.to_json(), separators=(",", ":")).encode()
         sealed = encrypt_error(opened.context, error)
-        raise LcdError(GrpcCode.UNKNOWN, f"encrypted: {sealed}: query contract failed") from err
+        body = error_body(GrpcCode.UNKNOWN, f"encrypted: {sealed}: query contract failed")
+        return json_response(body, STATUS_BY_CODE.get(err.code, HTTPStatus.BAD_REQUEST))
     return json_response({"data": encrypt_query_result(opened.context, answer)})
 
 
 # --- auth, bank, tendermint --------------------------------------------------
 
 
-@router.get("/cosmos/auth/v1beta1/accounts/{address}", summary="An account (R4)")
+@router.get(
+    "/cosmos/auth/v1beta1/accounts/{address}",
+    summary="An account (R4)",
+    responses=lcd_errors(400),
+)
 async def account(request: Request, address: str) -> Response:
     """Every valid address has an account: number fixed by the address, sequence from 0."""
     canonical = account_address(address)
@@ -182,7 +218,11 @@ async def account(request: Request, address: str) -> Response:
     return json_response(views.account_json(found))
 
 
-@router.get("/cosmos/bank/v1beta1/balances/{address}", summary="Balances (O3): always empty")
+@router.get(
+    "/cosmos/bank/v1beta1/balances/{address}",
+    summary="Balances (O3): always empty",
+    responses=lcd_errors(400),
+)
 async def balances(address: str) -> Response:
     """This node keeps no balances: funds and fees are recorded, never charged."""
     account_address(address)
@@ -198,13 +238,27 @@ async def node_info(request: Request) -> Response:
 # --- transactions ------------------------------------------------------------
 
 
-@router.post("/cosmos/tx/v1beta1/txs", summary="Broadcast a signed tx (R5)")
+@router.post(
+    "/cosmos/tx/v1beta1/txs",
+    summary="Broadcast a signed tx (R5)",
+    responses=lcd_errors(400, 429),
+)
 async def broadcast(request: Request) -> Response:
     """Sync and async modes both answer after the ante checks; the sequence moves at once.
 
     A refusal is a 200 with the Cosmos ``code``, ``codespace`` and ``raw_log``.
     """
     node = _node(request)
+    limiter: RateLimiter = request.app.state.tx_limiter
+    client = request.client.host if request.client else "unknown"
+    wait = limiter.allow(client)
+    if wait is not None:
+        retry = limiter.retry_after(wait)
+        body = LcdError(
+            GrpcCode.RESOURCE_EXHAUSTED,
+            f"this client sent more than {limiter.rate:g} txs a second; retry in {retry}s",
+        ).body()
+        return json_response(body, HTTPStatus.TOO_MANY_REQUESTS, {"Retry-After": retry})
     tx_bytes, _mode = broadcast_request(await _body(request, _body_limit(node)))
     try:
         pending = await run_in_threadpool(node.broadcast, tx_bytes)
@@ -229,14 +283,22 @@ def _lookup(node: Node, txhash: str) -> dict[str, Any]:
     return tx_lookup_json(record, record.tx_bytes, node.io_key)
 
 
-@router.get("/cosmos/tx/v1beta1/txs/{txhash}", summary="A committed tx (R6)")
+@router.get(
+    "/cosmos/tx/v1beta1/txs/{txhash}",
+    summary="A committed tx (R6)",
+    responses=lcd_errors(400, 404),
+)
 async def get_tx(request: Request, txhash: str) -> Response:
     """The tx and its result, encrypted for its sender; 404 until its block commits."""
     found = await run_in_threadpool(_lookup, _node(request), tx_hash_param(txhash))
     return json_response(found)
 
 
-@router.post("/cosmos/tx/v1beta1/simulate", summary="Estimate a tx's gas (O1)")
+@router.post(
+    "/cosmos/tx/v1beta1/simulate",
+    summary="Estimate a tx's gas (O1)",
+    responses=lcd_errors(400),
+)
 async def simulate(request: Request) -> Response:
     """Decodes the tx (its signature is not checked) and estimates gas; nothing runs."""
     node = _node(request)
@@ -251,18 +313,60 @@ async def simulate(request: Request) -> Response:
 # --- everything else under the LCD prefixes ----------------------------------
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods of the served LCD routes whose path is ``request``'s."""
+    allowed: set[str] = set()
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.endpoint is not _not_served:
+            match, _ = route.matches({**request.scope, "method": "__probe__"})
+            if match is not Match.NONE:
+                allowed.update(route.methods or ())
+    return sorted(allowed)
+
+
+def _malformed_parameter_of(request: Request) -> str | None:
+    """The served route whose path parameter ``request`` fills badly (empty, or holding
+    an encoded slash), as ``/cosmos/auth/v1beta1/accounts/a%2Fb`` does."""
+    for route in router.routes:
+        if (
+            isinstance(route, APIRoute)
+            and route.endpoint is not _not_served
+            and "{" in route.path
+            and request.url.path.startswith(route.path[: route.path.index("{")])
+        ):
+            return route.path
+    return None
+
+
 async def _not_served(request: Request) -> Response:
+    allowed = _allowed_methods(request)
+    if allowed:
+        body = LcdError(
+            GrpcCode.UNIMPLEMENTED,
+            f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}",
+        ).body()
+        return json_response(body, HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": ", ".join(allowed)})
+    malformed = _malformed_parameter_of(request)
+    if malformed is not None:
+        raise LcdError(
+            GrpcCode.INVALID_ARGUMENT,
+            f"{request.url.path} does not fit {malformed}: a path parameter is one non-empty "
+            "segment (no slash, encoded or not)",
+        )
     raise LcdError(
         GrpcCode.UNIMPLEMENTED,
         f"{request.url.path} is not served by this node; see docs/lcd.md for the routes it serves",
     )
 
 
+#: Every method, so a wrong one on a served path gets 405 and any on another path 501.
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
 # Any other route under the LCD prefixes: a clear 501 in the LCD's error shape.
 for _prefix in ("/cosmos", "/compute", "/registration"):
     router.add_api_route(
         _prefix + "/{rest:path}",
         _not_served,
-        methods=["GET", "POST"],
+        methods=_ANY_METHOD,
         include_in_schema=False,
     )

@@ -6,14 +6,14 @@ to fix. A refused tx changes nothing: no sequence moves, nothing is queued.
 Signatures are checked here, outside any database transaction.
 """
 
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from worker_manager.contract import Coin, ContractError
-from worker_manager.contract.msg import ADMIN_MESSAGES, parse_execute
+from worker_manager.contract.json_text import load_json
+from worker_manager.contract.msg import parse_loaded_execute, runs_while_paused
 from worker_manager.node.deliver import account_number_for
 from worker_manager.node.identity import ChainIdentity
 from worker_manager.node.pending import ContractCall, PendingTx
@@ -51,6 +51,7 @@ _DECODE_ERRORS = {
 ANTE_ERRORS = (
     *_DECODE_ERRORS.values(),
     "invalid_message",
+    "invalid_unicode",
     "unknown_message",
     "unknown_contract",
     "tx_timeout",
@@ -144,26 +145,31 @@ class AnteContext:
         return address == self.identity.contract_address or address in self.contract_aliases
 
 
-def _contract_msg(ctx: AnteContext, raw: bytes) -> tuple[Any, Any]:
-    """(message JSON, message key): plaintext JSON as our own clients send it, or
-    (with the LCD's decryptor) the encrypted envelope Secret's clients send."""
+def _refusal(index: int, err: ContractError) -> AnteError:
+    """An ante refusal for a contract message the contract would not even parse."""
+    name = err.code if err.code in ("invalid_unicode", "unknown_message") else "invalid_message"
+    return AnteError(name, CODE_UNKNOWN_REQUEST, f"message {index}: {err.message}: unknown request")
+
+
+def _message_json(ctx: AnteContext, index: int, raw: bytes) -> Any:
+    """The message's JSON, checked (:func:`load_json`): plaintext as our own clients
+    send it, or (with the LCD's decryptor) the encrypted envelope Secret's clients send."""
     try:
-        return json.loads(raw), None
-    except ValueError:
-        pass
-    if ctx.decrypt is None:
-        raise AnteError(
-            "invalid_message",
-            CODE_UNKNOWN_REQUEST,
-            "contract message is not JSON: unknown request",
-        )
-    plaintext, key = ctx.decrypt(raw)
+        return load_json(raw)
+    except ContractError as plain_error:
+        if ctx.decrypt is None:
+            raise _refusal(index, plain_error) from plain_error
+        first_error = plain_error
     try:
-        return json.loads(plaintext), key
-    except ValueError as exc:
-        raise AnteError(
-            "invalid_message", CODE_UNKNOWN_REQUEST, "contract message is not JSON: unknown request"
-        ) from exc
+        plaintext, _key = ctx.decrypt(raw)
+    except AnteError:
+        if raw.lstrip()[:1] == b"{":  # meant as plaintext JSON: say what is wrong with it
+            raise _refusal(index, first_error) from first_error
+        raise
+    try:
+        return load_json(plaintext)
+    except ContractError as exc:
+        raise _refusal(index, exc) from exc
 
 
 def _calls(ctx: AnteContext, decoded: DecodedTx) -> tuple[ContractCall, ...]:
@@ -176,16 +182,11 @@ def _calls(ctx: AnteContext, decoded: DecodedTx) -> tuple[ContractCall, ...]:
                 f"message {index} is for contract {message.contract}; this node runs "
                 f"{ctx.identity.contract_address}: invalid address",
             )
-        msg_json, _key = _contract_msg(ctx, message.msg)
+        msg_json = _message_json(ctx, index, message.msg)
         try:
-            parsed = parse_execute(msg_json)
+            parsed = parse_loaded_execute(msg_json)
         except ContractError as exc:
-            reason = exc.message
-            raise AnteError(
-                "unknown_message",
-                CODE_UNKNOWN_REQUEST,
-                f"message {index}: {reason}: unknown request",
-            ) from exc
+            raise _refusal(index, exc) from exc
         funds = tuple(Coin(denom=c.denom, amount=str(c.amount)) for c in message.sent_funds)
         calls.append(ContractCall(msg=parsed, msg_json=msg_json, funds=funds))
     return tuple(calls)
@@ -245,11 +246,12 @@ def check_tx(ctx: AnteContext, tx_bytes: bytes) -> PendingTx:
         )
     if not verify_tx_signature(decoded, ctx.identity.chain_id, account_number):
         raise _signature_error(ctx, decoded, account_number)
-    if ctx.is_paused() and not all(isinstance(c.msg, ADMIN_MESSAGES) for c in calls):
+    if ctx.is_paused() and not all(runs_while_paused(c.msg) for c in calls):
         raise AnteError(
             "paused",
             CODE_PAUSED,
-            "the contract is paused by its admin; only admin messages are accepted",
+            "the contract is paused by its admin; only admin messages and liveliness "
+            "answers are accepted",
             OWN_CODESPACE,
         )
     if not ctx.check_state.reserve(sender, decoded.sequence):

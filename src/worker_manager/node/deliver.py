@@ -40,6 +40,9 @@ EXECUTE_ACTION = "/secret.compute.v1beta1.MsgExecuteContract"
 CODE_CONTRACT_FAILED = 3
 CODE_WRONG_SEQUENCE = 32
 CODE_INTERNAL = 1
+#: The database refused the tx's writes; it failed alone (our codespace).
+CODE_UNWRITABLE = 4
+UNWRITABLE_ERROR = "tx_unwritable"
 
 
 def account_number_for(address: str) -> int:
@@ -219,6 +222,16 @@ def deliver_tx(
             error="wrong_sequence",
             log_text=ante_error,
         )
+    if tx.unwritable is not None:
+        return _result(
+            tx,
+            place,
+            code=CODE_UNWRITABLE,
+            codespace="worker-manager",
+            error=UNWRITABLE_ERROR,
+            log_text=f"the database refused this transaction's writes ({tx.unwritable}); "
+            "it failed alone and its sequence is used",
+        )
     env = Env(
         block=BlockInfo(height=place.height, time_ns=place.time_ns, chain_id=identity.chain_id),
         contract=ContractInfo(address=identity.contract_address),
@@ -267,7 +280,17 @@ def deliver_tx(
     return _result(tx, place, data=data, events=_events(attributes, identity.contract_address))
 
 
+def _storable(text: str) -> str:
+    """``text`` as any database will store it (lone surrogates and NULs escaped)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.replace("\x00", "\\x00")
+
+
 def record_of(tx: PendingTx, result: TxResult) -> TxRecord:
+    """The tx log's row for ``tx``: every text in it storable whatever the tx held."""
     return TxRecord(
         hash=tx.hash,
         height=result.height,
@@ -280,13 +303,13 @@ def record_of(tx: PendingTx, result: TxResult) -> TxRecord:
         code=result.code,
         codespace=result.codespace,
         error=result.error,
-        log=result.log,
+        log=_storable(result.log),
         data=result.data,
         events=json.dumps(result.events, separators=(",", ":")),
         gas_wanted=result.gas_wanted,
         gas_used=result.gas_used,
         fee=json.dumps(tx.fee, separators=(",", ":"), sort_keys=True),
-        memo=tx.memo,
+        memo=_storable(tx.memo),
         time_ns=result.time_ns,
         failed_msg_index=result.failed_msg_index,
     )

@@ -40,11 +40,13 @@ from worker_manager.node.ante import (
 from worker_manager.node.cache import QueryCache, Versions
 from worker_manager.node.clock import Clock
 from worker_manager.node.deliver import (
+    BlockOutcome,
     account_number_for,
     deliver_block,
 )
 from worker_manager.node.genesis import write_genesis
 from worker_manager.node.identity import ChainIdentity
+from worker_manager.node.isolation import BlockWriteFailed, TxUnwritable, write_isolating
 from worker_manager.node.pending import ContractCall, PendingTx, TxResult, gas_estimate
 from worker_manager.node.producer import DEFAULT_INTERVAL_S, BlockProducer, MempoolFull
 from worker_manager.node.query_scope import cache_scope
@@ -107,6 +109,23 @@ class AccountInfo:
     public_key: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """A block as written: its outcome, and the config and liveliness it left."""
+
+    outcome: BlockOutcome
+    config: Config | None
+    liveliness: LivelinessState
+
+
+class _TrialDone(Exception):
+    """Rolls a trial write back (see :func:`~worker_manager.node.isolation.write_isolating`)."""
+
+    def __init__(self, written: _Written) -> None:
+        super().__init__("trial write")
+        self.written = written
+
+
 def _read_height(meta: NodeMeta) -> tuple[int, int, str]:
     return (
         int(meta.get("height") or 0),
@@ -149,6 +168,8 @@ class Node:
         self.liveliness: LivelinessState = liveliness
         self._nonce = itertools.count()
         self._commit_lock = threading.Lock()
+        #: Why the last block failed for a node-wide reason; None once blocks commit again.
+        self.block_error: str | None = None
         self.cache = QueryCache()
         self.serving_memo = ServingMemo()
         with store.read() as session:
@@ -231,36 +252,68 @@ class Node:
 
     # blocks -----------------------------------------------------------------
 
+    def _write_block(
+        self, height: int, time_ns: int, batch: list[PendingTx], commit: bool
+    ) -> _Written:
+        """Run ``batch`` as block ``height``; commit it, or roll it back (a trial write)."""
+        try:
+            with self.store.write() as session:
+                outcome = deliver_block(
+                    session,
+                    self.identity,
+                    self.api,
+                    height=height,
+                    time_ns=time_ns,
+                    previous_hash=self._block_hash,
+                    batch=batch,
+                )
+                written = _Written(
+                    outcome, session.contract.load_config(), session.contract.load_liveliness()
+                )
+                if not commit:
+                    raise _TrialDone(written)
+        except _TrialDone as done:
+            return done.written
+        return written
+
     def _commit_block(self, batch: list[PendingTx]) -> None:
-        """Run ``batch`` as the next block (called by the producer thread only)."""
+        """Run ``batch`` as the next block (called by the producer thread only).
+
+        A tx whose writes the database refuses fails alone and the rest commit
+        (``node/isolation.py``); a node-wide failure refuses the whole batch with
+        :class:`BlockWriteFailed`, and the node reports itself unhealthy until a
+        block commits again.
+        """
         with self._commit_lock:
             height = self._height + 1
             time_ns = max(self.clock.now_ns(), self._block_time_ns + 1)
             try:
-                with self.store.write() as session:
-                    outcome = deliver_block(
-                        session,
-                        self.identity,
-                        self.api,
-                        height=height,
-                        time_ns=time_ns,
-                        previous_hash=self._block_hash,
-                        batch=batch,
-                    )
-                    config = session.contract.load_config()
-                    liveliness = session.contract.load_liveliness()
-            except Exception:
+                written, left_out = write_isolating(
+                    lambda txs, commit: self._write_block(height, time_ns, txs, commit), batch
+                )
+            except BlockWriteFailed as exc:
                 self.check_state.forget([tx.sender for tx in batch])
+                self.block_error = str(exc)
+                log.error("block %d failed: %s; its %d txs are refused", height, exc, len(batch))
                 raise
-            if config is not None:
-                self.config = config
-            self.liveliness = liveliness
+            self.block_error = None
+            if written.config is not None:
+                self.config = written.config
+            self.liveliness = written.liveliness
             self._height = height
             self._block_time_ns = time_ns
-            self._block_hash = outcome.block.hash
+            self._block_hash = written.outcome.block.hash
+        outcome = written.outcome
         failed = sum(1 for r in outcome.results if not r.ok)
-        log.info("block %d: %d txs (%d failed)", height, len(batch), failed)
-        for tx, result in zip(batch, outcome.results, strict=True):
+        log.info("block %d: %d txs (%d failed)", height, len(outcome.results), failed)
+        if left_out:
+            self.check_state.forget([tx.sender for tx in left_out])
+            for tx in left_out:
+                tx.future.set_exception(
+                    TxUnwritable(f"tx {tx.hash} could not be recorded; it was left out")
+                )
+        included = [tx for tx in batch if tx not in left_out]
+        for tx, result in zip(included, outcome.results, strict=True):
             if result.code == 32:
                 self.check_state.forget([tx.sender])
             tx.future.set_result(result)

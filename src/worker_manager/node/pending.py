@@ -77,6 +77,9 @@ class PendingTx:
     memo: str = ""
     #: Genesis only: the instantiate message, recorded as the tx's message.
     instantiate_msg: dict[str, Any] | None = None
+    #: Set when the database refused this tx's writes: it then fails alone in its block
+    #: (its sequence is used), and this says why (see ``node/isolation.py``).
+    unwritable: str | None = None
     future: Future[TxResult] = field(default_factory=Future)
 
     def messages_json(self) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from worker_manager.contract import Api, Coin
 from worker_manager.contract.msg import ExecuteMsg, SudoMsg, parse_execute, parse_sudo
-from worker_manager.node.deliver import deliver_block
+from worker_manager.node.deliver import UNWRITABLE_ERROR, deliver_block
 from worker_manager.node.genesis import write_genesis
 from worker_manager.node.identity import ChainIdentity
 from worker_manager.node.pending import ContractCall, PendingTx, TxKind
@@ -65,7 +65,8 @@ class ReplayReport:
 
 def _pending(record: TxRecord) -> PendingTx:
     calls = []
-    for entry in json.loads(record.messages):
+    unwritable = "as recorded" if record.error == UNWRITABLE_ERROR else None
+    for entry in [] if unwritable else json.loads(record.messages):
         funds = tuple(Coin(f["denom"], f["amount"]) for f in entry.get("funds", []))
         msg: ExecuteMsg | SudoMsg = (
             parse_sudo(entry["msg"]) if record.kind == "sudo" else parse_execute(entry["msg"])
@@ -88,6 +89,7 @@ def _pending(record: TxRecord) -> PendingTx:
         gas_wanted=record.gas_wanted,
         fee=json.loads(record.fee),
         memo=record.memo,
+        unwritable=unwritable,
     )
 
 

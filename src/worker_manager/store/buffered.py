@@ -37,6 +37,8 @@ class _Layer:
     workers: dict[str, Worker | None] = field(default_factory=dict)
     #: worker public key -> addresses written in this layer with that key
     keys: dict[str, set[str]] = field(default_factory=dict)
+    #: payment wallet -> change in the number of workers it owns, over this layer
+    owned: dict[str, int] = field(default_factory=dict)
     subscribers: dict[str, Subscriber | None] = field(default_factory=dict)
     work_reports: dict[tuple[str, int], WorkReport] = field(default_factory=dict)
 
@@ -51,10 +53,15 @@ class _Layer:
             and not self.work_reports
         )
 
-    def put_worker(self, ip_address: str, worker: Worker | None) -> None:
+    def put_worker(self, ip_address: str, worker: Worker | None, before: Worker | None) -> None:
+        """Write ``worker`` (None: deleted) at ``ip_address``, where ``before`` was."""
         self.workers[ip_address] = worker
         if worker is not None and worker.worker_public_key is not None:
             self.keys.setdefault(worker.worker_public_key, set()).add(ip_address)
+        if before is not None:
+            self.owned[before.payment_wallet] = self.owned.get(before.payment_wallet, 0) - 1
+        if worker is not None:
+            self.owned[worker.payment_wallet] = self.owned.get(worker.payment_wallet, 0) + 1
 
     def merge_into(self, other: "_Layer") -> None:
         if not isinstance(self.config, _Missing):
@@ -64,7 +71,11 @@ class _Layer:
         if not isinstance(self.policy, _Missing):
             other.policy = self.policy
         for ip_address, worker in self.workers.items():
-            other.put_worker(ip_address, worker)
+            other.workers[ip_address] = worker
+            if worker is not None and worker.worker_public_key is not None:
+                other.keys.setdefault(worker.worker_public_key, set()).add(ip_address)
+        for wallet, change in self.owned.items():
+            other.owned[wallet] = other.owned.get(wallet, 0) + change
         other.subscribers.update(self.subscribers)
         other.work_reports.update(self.work_reports)
 
@@ -83,6 +94,7 @@ class BufferedStorage:
         self._db_work_reports: dict[tuple[str, int], bool] = {}
         self._db_workers: dict[str, Worker | None] = {}
         self._db_subscribers: dict[str, Subscriber | None] = {}
+        self._db_owned: dict[str, int] = {}
 
     # tx boundaries ----------------------------------------------------------
 
@@ -176,19 +188,30 @@ class BufferedStorage:
     def insert_worker(self, worker: Worker) -> None:
         if self.get_worker(worker.ip_address) is not None:
             raise LookupError(f"a worker row at {worker.ip_address} exists already")
-        self._tx.put_worker(worker.ip_address, worker)
+        self._tx.put_worker(worker.ip_address, worker, None)
 
     def update_worker(self, old_ip_address: str, worker: Worker) -> None:
-        if self.get_worker(old_ip_address) is None:
+        before = self.get_worker(old_ip_address)
+        if before is None:
             raise LookupError(f"no worker row at {old_ip_address} to update")
         if worker.ip_address != old_ip_address:
             if self.get_worker(worker.ip_address) is not None:
                 raise LookupError(f"a worker row at {worker.ip_address} exists already")
-            self._tx.put_worker(old_ip_address, None)
-        self._tx.put_worker(worker.ip_address, worker)
+            self._tx.put_worker(old_ip_address, None, before)
+            before = None
+        self._tx.put_worker(worker.ip_address, worker, before)
 
     def delete_worker(self, ip_address: str) -> None:
-        self._tx.put_worker(ip_address, None)
+        self._tx.put_worker(ip_address, None, self.get_worker(ip_address))
+
+    def count_workers_owned_by(self, payment_wallet: str) -> int:
+        if payment_wallet not in self._db_owned:
+            self._db_owned[payment_wallet] = self._base.count_workers_owned_by(payment_wallet)
+        return (
+            self._db_owned[payment_wallet]
+            + self._block.owned.get(payment_wallet, 0)
+            + self._tx.owned.get(payment_wallet, 0)
+        )
 
     # subscribers ------------------------------------------------------------
 
@@ -239,6 +262,7 @@ class BufferedStorage:
         self._db_policy = MISSING
         self._db_workers.clear()
         self._db_subscribers.clear()
+        self._db_owned.clear()
         self._db_work_reports.clear()
 
     def _flush_workers(self, changed: dict[str, Worker | None]) -> None:

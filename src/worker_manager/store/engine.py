@@ -4,8 +4,11 @@ SQLite is opened with ``journal_mode=WAL`` (readers never block the writer),
 ``synchronous=FULL`` (a commit survives power loss) and write transactions
 that start with ``BEGIN IMMEDIATE`` (the write lock is taken up front, so two
 writers queue instead of failing half way with "database is locked").
+A new database file is created owner-only (0600) whatever the umask; SQLite gives
+its ``-wal`` and ``-shm`` files the database file's mode.
 """
 
+import os
 import sqlite3
 from typing import Any, Literal
 
@@ -27,8 +30,26 @@ def is_memory_sqlite(url: str) -> bool:
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
+def _create_private(url: str) -> None:
+    """Create the database file empty and owner-only before SQLite creates it with the
+    umask's mode (an empty file is an empty database to SQLite)."""
+    path = make_url(url).database
+    if not path or path.startswith("file:") or not os.path.isdir(os.path.dirname(path) or "."):
+        return  # a URI filename, or a directory SQLite will refuse with its own error
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)  # exactly, even under an odd umask such as 0o200
+    finally:
+        os.close(fd)
+
+
 def _sqlite_engine(url: str, role: Role) -> Engine:
     memory = is_memory_sqlite(url)
+    if not memory:
+        _create_private(url)
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if memory:
         kwargs["poolclass"] = StaticPool

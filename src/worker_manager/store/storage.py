@@ -152,11 +152,16 @@ def work_report_rows(report: WorkReport) -> tuple[dict[str, Any], list[dict[str,
     return head, lines
 
 
+#: Below this a float sum of non-negative integers is exact.
+EXACT_FLOAT_LIMIT = float(2**53)
+
+
 class SqlStorage:
     """Contract state in its tables; every method joins the caller's transaction."""
 
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
+        self._sqlite = connection.dialect.name == "sqlite"
 
     # singletons -----------------------------------------------------------
 
@@ -246,6 +251,10 @@ class SqlStorage:
         if len(rows) > limit:
             return WorkerPage(workers=rows[:limit], next_start_after=rows[limit - 1].ip_address)
         return WorkerPage(workers=rows)
+
+    def count_workers_owned_by(self, payment_wallet: str) -> int:
+        query = select(func.count()).where(workers.c.payment_wallet == payment_wallet)
+        return int(self._conn.execute(query).scalar_one())
 
     def count_workers(self) -> int:
         return int(self._conn.execute(select(func.count()).select_from(workers)).scalar_one())
@@ -409,6 +418,8 @@ class SqlStorage:
         to_period: int | None,
         ip_address: str | None,
         subscriber: str | None,
+        start_after: str | int | None = None,
+        limit: int | None = None,
     ) -> list[WorkTotal]:
         key = {
             "worker": work_usage.c.ip_address,
@@ -423,27 +434,48 @@ class SqlStorage:
                 work_reports.c.period == work_usage.c.period,
             ),
         )
+        counters = (work_usage.c.requests, work_usage.c.input_tokens, work_usage.c.output_tokens)
+        # total() never overflows (SQLite's sum() raises past 2**63); a float that may
+        # have lost digits is summed again exactly, below
+        summed = [func.total(c) if self._sqlite else func.sum(c) for c in counters]
         query = (
-            select(
-                key.label("key"),
-                func.count().label("lines"),
-                func.sum(work_usage.c.requests),
-                func.sum(work_usage.c.input_tokens),
-                func.sum(work_usage.c.output_tokens),
-            )
+            select(key.label("key"), func.count().label("lines"), *summed)
             .select_from(joined)
             .group_by(key)
             .order_by(key)
         )
+        filters = []
         if from_period is not None:
-            query = query.where(work_usage.c.period >= from_period)
+            filters.append(work_usage.c.period >= from_period)
         if to_period is not None:
-            query = query.where(work_usage.c.period <= to_period)
+            filters.append(work_usage.c.period <= to_period)
         if ip_address is not None:
-            query = query.where(work_usage.c.ip_address == ip_address)
+            filters.append(work_usage.c.ip_address == ip_address)
         if subscriber is not None:
-            query = query.where(work_usage.c.subscriber == subscriber)
-        return [
-            WorkTotal(str(k), int(n), int(r or 0), int(i or 0), int(o or 0))
-            for k, n, r, i, o in self._conn.execute(query)
-        ]
+            filters.append(work_usage.c.subscriber == subscriber)
+        if filters:
+            query = query.where(*filters)
+        if start_after is not None:
+            query = query.where(key > start_after)
+        if limit is not None:
+            query = query.limit(limit)
+        totals = []
+        for k, lines, *found in self._conn.execute(query):
+            sums = [int(v or 0) for v in found]
+            if any(isinstance(v, float) and v >= EXACT_FLOAT_LIMIT for v in found):
+                sums = self._exact_sums(joined, key, k, counters, filters)
+            totals.append(WorkTotal(str(k), int(lines), *sums))
+        return totals
+
+    def _exact_sums(
+        self, joined: Any, key: Any, value: Any, counters: Any, filters: list[Any]
+    ) -> list[int]:
+        """One group's sums in Python integers (only for sums past 2**53, on SQLite)."""
+        rows = self._conn.execute(
+            select(*counters).select_from(joined).where(key == value, *filters)
+        )
+        sums = [0, 0, 0]
+        for row in rows:
+            for i, v in enumerate(row):
+                sums[i] += int(v)
+        return sums
