@@ -13,6 +13,8 @@ from sqlalchemy import select
 from worker_manager.keys import PrivateKey
 from worker_manager.node import FixedClock, Node
 from worker_manager.node.host_api import HostApi
+from worker_manager.secret.aliases import CONTRACT_ALIASES
+from worker_manager.secret.node_key import node_io_key
 from worker_manager.store import Store
 from worker_manager.store.tables import metadata
 
@@ -20,6 +22,21 @@ GENESIS_NS = 1_767_225_600 * 1_000_000_000  # 2026-01-01T00:00:00Z
 CHAIN_ID = "wm-test-1"
 #: The host functions of every test node, from a fixed seed (the real implementation).
 API = HostApi(b"worker-manager test seed".ljust(32, b"."))
+#: The seed of every test node's x25519 key (Secret's encrypted messages).
+NODE_SEED = b"\x07" * 32
+
+
+def make_node(store: Store, clock: FixedClock, **parts: Any) -> Node:
+    """A node over ``store`` built as ``build_node`` builds one (its x25519 key, the
+    contract aliases, blocks that close at once), with any part replaced by ``parts``."""
+    whole: dict[str, Any] = {
+        "api": API,
+        "io_key": node_io_key(NODE_SEED),
+        "contract_aliases": CONTRACT_ALIASES,
+        "block_interval_s": 0,
+        **parts,
+    }
+    return Node(store, clock, **whole)
 
 
 def key(name: str) -> PrivateKey:
@@ -68,7 +85,7 @@ def clock() -> FixedClock:
 def node(store: Store, clock: FixedClock) -> Iterator[Node]:
     """A node whose contract was instantiated by ADMIN at height 1 (blocks close at once)."""
     Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=API)
-    n = Node(store, clock, api=API, block_interval_s=0)
+    n = make_node(store, clock)
     yield n
     n.close()
 

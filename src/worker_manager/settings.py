@@ -2,16 +2,35 @@
 
 This is the only module that reads the environment. Everything else gets a
 frozen :class:`Settings` passed down.
+
+The file is described by pydantic-settings models, one per TOML table, that refuse
+what they do not know: a misspelt key, an unknown section or a value of the wrong
+type stops the node with a :class:`SettingsError` naming the file, the section and
+the key (``config.toml: [server] prot: unknown key; did you mean port?``), rather
+than being ignored for a default. Priority: command-line options (applied by the
+caller with :meth:`Settings.with_changes`) > ``WM_*`` variables > the file > defaults.
 """
 
+import difflib
+import json
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Self
+from types import NoneType, UnionType
+from typing import Any, Literal, Self, Union, get_args, get_origin
 
 import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 CONFIG_FILE = "config.toml"
 DATABASE_FILE = "worker-manager.db"
@@ -21,7 +40,8 @@ DEFAULT_HOST = "127.0.0.1"
 #: The port Secret LCD clients expect.
 DEFAULT_PORT = 1317
 DEFAULT_NODE_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
-LOG_LEVELS = ("debug", "info", "warning", "error")
+LogLevel = Literal["debug", "info", "warning", "error"]
+LOG_LEVELS: tuple[str, ...] = get_args(LogLevel)
 #: A block closes this long after its first tx arrived (or when it is full).
 DEFAULT_BLOCK_INTERVAL_MS = 20
 DEFAULT_MAX_TX_BYTES = 1024 * 1024
@@ -34,6 +54,14 @@ DEFAULT_REQUEST_TIMEOUT_S = 10
 #: An idle kept-alive connection is closed this long after its last answer.
 DEFAULT_KEEP_ALIVE_TIMEOUT_S = 5
 MAX_SERVER_TIMEOUT_S = 3600
+
+#: The ``WM_*`` variables that override a key of config.toml, and the key (table, name).
+ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
+    "WM_DATABASE_URL": ("database", "url"),
+    "WM_HOST": ("server", "host"),
+    "WM_PORT": ("server", "port"),
+    "WM_LOG_LEVEL": ("log", "level"),
+}
 
 
 class SettingsError(ValueError):
@@ -62,21 +90,117 @@ def keyring_passphrase(environ: Mapping[str, str]) -> str | None:
     return environ.get("WM_KEYRING_PASSPHRASE") or None
 
 
-def listen_address(
-    environ: Mapping[str, str], server: Mapping[str, Any] | None = None, path: Path | None = None
-) -> tuple[str, int]:
-    """Where ``serve`` listens: ``WM_HOST``/``WM_PORT``, else ``[server]`` in config.toml,
-    else 127.0.0.1:1317. With no ``server`` table: the address of a home not created yet."""
-    table = server or {}
-    host = environ.get("WM_HOST") or str(table.get("host", DEFAULT_HOST))
-    port = _port(environ.get("WM_PORT") or table.get("port", DEFAULT_PORT), path)
-    if not host.strip():
-        raise SettingsError(f"the listen host (in {path or 'config.toml'} or WM_HOST) is empty")
-    return host, port
-
-
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
+
+
+# -- the file's schema ------------------------------------------------------------------
+
+
+class Table(BaseModel):
+    """A TOML table: unknown keys and values of the wrong type (``port = "1317"``,
+    ``block_interval_ms = true``) are refused, never ignored or coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ServerTable(Table):
+    host: str = DEFAULT_HOST
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    request_timeout_s: int = Field(default=DEFAULT_REQUEST_TIMEOUT_S, ge=1, le=MAX_SERVER_TIMEOUT_S)
+    keep_alive_timeout_s: int = Field(
+        default=DEFAULT_KEEP_ALIVE_TIMEOUT_S, ge=1, le=MAX_SERVER_TIMEOUT_S
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _not_blank(cls, host: str) -> str:
+        if not host.strip():
+            raise ValueError("must not be empty")
+        return host
+
+
+class DatabaseTable(Table):
+    #: Empty: the SQLite file in the home.
+    url: str = ""
+
+
+class LogTable(Table):
+    level: LogLevel = "info"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _any_case(cls, level: object) -> object:
+        return level.lower() if isinstance(level, str) else level
+
+
+class NodeTable(Table):
+    block_interval_ms: int = Field(default=DEFAULT_BLOCK_INTERVAL_MS, ge=0, le=10_000)
+    max_tx_bytes: int = Field(default=DEFAULT_MAX_TX_BYTES, ge=1024, le=16 * 1024 * 1024)
+
+
+class LimitsTable(Table):
+    tx_rate_per_client: int = Field(default=DEFAULT_TX_RATE_PER_CLIENT, ge=0, le=1_000_000)
+    tx_burst_per_client: int = Field(default=DEFAULT_TX_BURST_PER_CLIENT, ge=1, le=1_000_000)
+
+
+class NodeConfig(BaseSettings):
+    """``config.toml`` with the ``WM_*`` overrides applied: what :meth:`Settings.load` reads."""
+
+    model_config = SettingsConfigDict(extra="forbid", strict=True, frozen=True)
+
+    chain_id: str = Field(min_length=1)
+    server: ServerTable = Field(default_factory=ServerTable)
+    database: DatabaseTable = Field(default_factory=DatabaseTable)
+    log: LogTable = Field(default_factory=LogTable)
+    node: NodeTable = Field(default_factory=NodeTable)
+    limits: LimitsTable = Field(default_factory=LimitsTable)
+
+
+class EnvironSource(PydanticBaseSettingsSource):
+    """The ``WM_*`` overrides, from the mapping the caller passed (never ``os.environ``
+    behind its back). An empty variable counts as unset; a whole-number key's text is
+    read as a number, and text that is not one is left for the model to refuse."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.values: dict[str, dict[str, object]] = {}
+        #: Which variable gave each key, so an error names the variable, not the file.
+        self.origins: dict[tuple[str, ...], str] = {}
+        for variable, (table, key) in ENV_OVERRIDES.items():
+            text = environ.get(variable)
+            if text:
+                self.values.setdefault(table, {})[key] = _from_text(text, table, key)
+                self.origins[(table, key)] = variable
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.values)
+
+
+def _from_text(text: str, table: str, key: str) -> object:
+    model = _table_model(NodeConfig.model_fields[table].annotation)
+    assert model is not None
+    if model.model_fields[key].annotation is int:
+        try:
+            return int(text)
+        except ValueError:
+            return text
+    return text
+
+
+def listen_address(environ: Mapping[str, str]) -> tuple[str, int]:
+    """Where ``serve`` listens for a home not created yet: ``WM_HOST``/``WM_PORT``,
+    else 127.0.0.1:1317."""
+    source = EnvironSource(NodeConfig, environ)
+    try:
+        server = ServerTable.model_validate(source.values.get("server", {}))
+    except ValidationError as exc:
+        origins = {loc[1:]: name for loc, name in source.origins.items() if loc[0] == "server"}
+        raise SettingsError(describe_errors(exc, ServerTable, "the environment", origins)) from None
+    return server.host, server.port
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,121 +239,171 @@ class Settings:
         return f"http://{host}:{self.port}"
 
     def with_changes(self, **changes: Any) -> Self:
+        """A copy with the command line's options on top (they win over everything)."""
         return replace(self, **changes)
 
     @classmethod
     def load(cls, home: Path, environ: Mapping[str, str]) -> Self:
         """Read ``home/config.toml`` and apply ``WM_DATABASE_URL``, ``WM_HOST``,
-        ``WM_PORT`` and ``WM_LOG_LEVEL`` on top."""
+        ``WM_PORT`` and ``WM_LOG_LEVEL`` on top; refuse anything unknown or malformed."""
         path = home / CONFIG_FILE
+        if not path.is_file():
+            raise SettingsError(f"no {CONFIG_FILE} in {home}")
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise SettingsError(f"no {CONFIG_FILE} in {home}") from exc
+            file = TomlConfigSettingsSource(NodeConfig, toml_file=path)
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{path} is not valid TOML: {exc}") from exc
-        server = _table(data, "server", path)
-        database = _table(data, "database", path)
-        log = _table(data, "log", path)
-        node = _table(data, "node", path)
-        chain_id = data.get("chain_id")
-        if not isinstance(chain_id, str) or not chain_id:
-            raise SettingsError(f"{path}: chain_id is missing")
-        url = environ.get("WM_DATABASE_URL") or str(database.get("url") or "")
-        if not url:
-            url = sqlite_url(home / DATABASE_FILE)
-        host, port = listen_address(environ, server, path)
-        level = (environ.get("WM_LOG_LEVEL") or str(log.get("level", "info"))).lower()
-        if level not in LOG_LEVELS:
-            raise SettingsError(f"log level {level!r} is not one of {', '.join(LOG_LEVELS)}")
-        interval = _bounded(
-            node, "block_interval_ms", DEFAULT_BLOCK_INTERVAL_MS, 0, 10_000, path=path
-        )
-        max_tx = _bounded(
-            node, "max_tx_bytes", DEFAULT_MAX_TX_BYTES, 1024, 16 * 1024 * 1024, path=path
-        )
-        request_timeout = _bounded(
-            server,
-            "request_timeout_s",
-            DEFAULT_REQUEST_TIMEOUT_S,
-            1,
-            MAX_SERVER_TIMEOUT_S,
-            path=path,
-            section="server",
-        )
-        keep_alive = _bounded(
-            server,
-            "keep_alive_timeout_s",
-            DEFAULT_KEEP_ALIVE_TIMEOUT_S,
-            1,
-            MAX_SERVER_TIMEOUT_S,
-            path=path,
-            section="server",
-        )
-        limits = _table(data, "limits", path)
-        tx_rate = _bounded(
-            limits,
-            "tx_rate_per_client",
-            DEFAULT_TX_RATE_PER_CLIENT,
-            0,
-            1_000_000,
-            path=path,
-            section="limits",
-        )
-        tx_burst = _bounded(
-            limits,
-            "tx_burst_per_client",
-            DEFAULT_TX_BURST_PER_CLIENT,
-            1,
-            1_000_000,
-            path=path,
-            section="limits",
-        )
+        except UnicodeDecodeError as exc:
+            raise SettingsError(f"{path} is not UTF-8 text: {exc}") from exc
+        except OSError as exc:
+            raise SettingsError(f"cannot read {path}: {exc.strerror}") from exc
+        env = EnvironSource(NodeConfig, environ)
+        try:
+            # Our two sources only, first wins: no .env file, no secrets dir, no os.environ.
+            # (mypy sees the fields' __init__, not BaseSettings' own keyword arguments.)
+            config = NodeConfig(_build_sources=((env, file), {}))  # type: ignore[call-arg]
+        except ValidationError as exc:
+            raise SettingsError(describe_errors(exc, NodeConfig, str(path), env.origins)) from None
         return cls(
             home=home,
-            chain_id=chain_id,
-            database_url=url,
-            host=host,
-            port=port,
-            log_level=level,
-            block_interval_ms=interval,
-            max_tx_bytes=max_tx,
-            request_timeout_s=request_timeout,
-            keep_alive_timeout_s=keep_alive,
-            tx_rate_per_client=tx_rate,
-            tx_burst_per_client=tx_burst,
+            chain_id=config.chain_id,
+            database_url=config.database.url or sqlite_url(home / DATABASE_FILE),
+            host=config.server.host,
+            port=config.server.port,
+            log_level=config.log.level,
+            block_interval_ms=config.node.block_interval_ms,
+            max_tx_bytes=config.node.max_tx_bytes,
+            request_timeout_s=config.server.request_timeout_s,
+            keep_alive_timeout_s=config.server.keep_alive_timeout_s,
+            tx_rate_per_client=config.limits.tx_rate_per_client,
+            tx_burst_per_client=config.limits.tx_burst_per_client,
         )
 
 
-def _table(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
-    value = data.get(name, {})
-    if not isinstance(value, dict):
-        raise SettingsError(f"{path}: [{name}] must be a table")
-    return value
+# -- errors a user can act on -----------------------------------------------------------
 
 
-def _bounded(
-    table: dict[str, Any],
-    name: str,
-    default: int,
-    low: int,
-    high: int,
-    *,
-    path: Path,
-    section: str = "node",
-) -> int:
-    value = table.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SettingsError(f"{path}: [{section}] {name} must be a whole number in {low}-{high}")
-    return value
+def describe_errors(
+    exc: ValidationError,
+    model: type[BaseModel],
+    source: str,
+    origins: Mapping[tuple[str, ...], str] | None = None,
+) -> str:
+    """One line per problem, each naming the file (``source``), the section and the key,
+    or the variable in ``origins`` that gave the value (``WM_PORT must be ...``).
+
+    Shared by the node's and the agent's configs, so both read the same way.
+    """
+    return "\n".join(_describe(error, model, source, origins or {}) for error in exc.errors())
 
 
-def _port(value: object, path: Path | None) -> int:
+def _describe(
+    error: ErrorDetails,
+    model: type[BaseModel],
+    source: str,
+    origins: Mapping[tuple[str, ...], str],
+) -> str:
+    loc = tuple(str(part) for part in error["loc"])
+    kind, value = error["type"], error.get("input")
+    ctx = error.get("ctx") or {}
+    if not loc:  # a check on the whole file
+        return f"{source}: {ctx.get('error', error['msg'])}"
+    owner, field = _lookup(model, loc)
+    is_table = (field is not None and _table_model(field.annotation) is not None) or (
+        kind == "extra_forbidden" and isinstance(value, dict)
+    )
+    subject = f"[{'.'.join(loc)}]" if is_table else _key(loc)
+    where = origins.get(loc) or f"{source}: {subject}"
+    if kind == "extra_forbidden":
+        what = "section" if is_table else "key"
+        return f"{where}: unknown {what}; {_suggest(loc[-1], owner)}"
+    if kind == "missing":
+        return f"{where} is required"
+    if kind == "value_error":
+        return f"{where} {ctx.get('error', error['msg'])}"
+    expected = _expected(field) if field is not None else error["msg"].lower()
+    return f"{where} must be {expected} (got {_shown(value)})"
+
+
+def _key(loc: tuple[str, ...]) -> str:
+    *tables, key = loc
+    return f"[{'.'.join(tables)}] {key}" if tables else key
+
+
+def _lookup(
+    model: type[BaseModel], loc: tuple[str, ...]
+) -> tuple[type[BaseModel], FieldInfo | None]:
+    """The model (table) that holds the last part of ``loc``, and its field if it has one."""
+    owner = model
+    for part in loc[:-1]:
+        field = _fields(owner).get(part)
+        inner = _table_model(field.annotation) if field is not None else None
+        if inner is None:
+            break
+        owner = inner
+    return owner, _fields(owner).get(loc[-1])
+
+
+def _fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """A model's fields by the key the file uses (the alias, where there is one)."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
+
+
+def _table_model(annotation: Any) -> type[BaseModel] | None:
+    inner = _without_none(annotation)
+    if isinstance(inner, type) and issubclass(inner, BaseModel):
+        return inner
+    return None
+
+
+def _without_none(annotation: Any) -> Any:
+    if get_origin(annotation) in (Union, UnionType):
+        rest = [arg for arg in get_args(annotation) if arg is not NoneType]
+        if len(rest) == 1:
+            return rest[0]
+    return annotation
+
+
+def _suggest(name: str, owner: type[BaseModel]) -> str:
+    """``did you mean port?`` when a known key is close, else the keys there are."""
+    known = {
+        key: f"[{key}]" if _table_model(field.annotation) is not None else key
+        for key, field in _fields(owner).items()
+    }
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {known[close[0]]}?"
+    return f"known here: {', '.join(known.values())}"
+
+
+def _expected(field: FieldInfo) -> str:
+    """What a field takes, in words, from its type and its bounds."""
+    annotation = _without_none(field.annotation)
+    bounds: dict[str, object] = {}
+    for item in field.metadata:
+        for name in ("ge", "gt", "le", "lt", "min_length"):
+            if hasattr(item, name):
+                bounds[name] = getattr(item, name)
+    named = {bool: "true or false", str: "non-empty text" if bounds.get("min_length") else "text"}
+    if _table_model(annotation) is not None:
+        return "a table"
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(str(arg) for arg in get_args(annotation))
+    if annotation in named:
+        return named[annotation]
+    if annotation is int and "ge" in bounds and "le" in bounds:
+        return f"a whole number in {bounds['ge']}-{bounds['le']}"
+    noun = "a whole number" if annotation is int else "a number"
+    if "ge" in bounds and "le" in bounds:
+        return f"{noun} from {bounds['ge']} to {bounds['le']}"
+    words = {"ge": "at least", "gt": "above", "le": "at most", "lt": "below"}
+    limits = [f"{words[name]} {bounds[name]}" for name in words if name in bounds]
+    return " ".join([noun, " and ".join(limits)]) if limits else noun
+
+
+def _shown(value: object) -> str:
+    """A value as the user wrote it (TOML-ish: ``"x"``, ``true``)."""
     try:
-        port = int(str(value))
-    except ValueError as exc:
-        where = f"in {path} or WM_PORT" if path else "in WM_PORT"
-        raise SettingsError(f"port {value!r} ({where}) is not a number") from exc
-    if not 0 < port < 65536:
-        raise SettingsError(f"port {port} is outside 1-65535")
-    return port
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)

@@ -23,7 +23,7 @@ from tests.conftest import ADMIN, register_msg
 from tests.helpers import ex
 from worker_manager.api.app import create_api
 from worker_manager.node import Node
-from worker_manager.store.ledger import TxRecord
+from worker_manager.tx.records import TxRecord
 
 LCD_PREFIXES = ("/cosmos", "/compute", "/registration")
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
@@ -113,10 +113,7 @@ def _check_error_shape(r: httpx.Response, path: str) -> None:
 
 @pytest.fixture
 def served(base_url: str, node: Node) -> str:
-    """The test node with a worker and its x25519 key (as ``serve`` builds it)."""
-    from worker_manager.lcd.node_key import node_io_key
-
-    node.io_key = node_io_key(b"hostile-http-test".ljust(32, b"."))
+    """The test node (built as ``serve`` builds it) with a worker."""
     ex(node, ADMIN, register_msg("10.0.0.1", worker_type="llama3.3:70b"))
     return base_url
 

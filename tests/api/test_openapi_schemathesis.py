@@ -17,10 +17,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.conftest import ADMIN, API, CHAIN_ID, GENESIS_NS, register_msg
+from tests.conftest import ADMIN, API, CHAIN_ID, GENESIS_NS, make_node, register_msg
 from tests.server_thread import ServerThread
 from worker_manager.api.app import create_api
-from worker_manager.lcd.node_key import node_io_key
 from worker_manager.node import FixedClock, Node
 from worker_manager.store import Store
 
@@ -37,8 +36,7 @@ def served() -> Iterator[str]:
         store.migrate()
         clock = FixedClock(GENESIS_NS)
         Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=API)
-        node = Node(store, clock, api=API, block_interval_s=0)
-        node.io_key = node_io_key(b"schemathesis".ljust(32, b"."))
+        node = make_node(store, clock)
         node.execute(ADMIN, register_msg("10.0.0.1"))
         try:
             with ServerThread(node) as url:

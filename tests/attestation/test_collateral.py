@@ -218,3 +218,18 @@ def test_directory_store_refuses_a_file_that_does_not_match_its_name(
 def test_fixed_collateral_ignores_the_key(bundles: dict[str, CollateralBundle]) -> None:
     fixed = FixedCollateral(bundles[C])
     assert fixed.bundles_for("b0c06f000000", "platform") == (bundles[C],)
+
+
+def test_a_watched_directory_loads_once_and_again_only_when_its_files_change(
+    tmp_path: Path,
+) -> None:
+    from worker_manager.attestation.collateral_dir import WatchedCollateralDirectory
+
+    bundle = CollateralBundle.from_json((DATA / A).read_bytes())
+    watched = WatchedCollateralDirectory(tmp_path)
+    assert watched.bundles_for(bundle.fmspc, bundle.ca) == ()
+    first_store = watched._current()
+    assert watched._current() is first_store, "nothing changed: nothing is read again"
+    DirectoryCollateralStore(tmp_path).add(bundle)  # an import while the node runs
+    assert [b.sha256 for b in watched.bundles_for(bundle.fmspc, bundle.ca)] == [bundle.sha256]
+    assert watched._current() is not first_store

@@ -20,13 +20,8 @@ from worker_manager.attestation import (
     verify_gpu_evidence,
 )
 from worker_manager.attestation.nvidia import parse_gpu_evidence
-from worker_manager.attestation.nvidia.certs import (
-    ChainError,
-    device_root,
-    fwid_from_certificate,
-    rim_root,
-    verify_chain,
-)
+from worker_manager.attestation.nvidia.certs import ChainError, device_root, rim_root, verify_chain
+from worker_manager.attestation.nvidia.dice import fwid_from_certificate
 from worker_manager.attestation.nvidia.evidence import GpuEvidenceItem
 from worker_manager.attestation.nvidia.spdm import parse_spdm
 
@@ -198,7 +193,7 @@ def test_chain_to_the_wrong_root_fails() -> None:
         verify_chain(certs[:1], device_root(), now=NOW)  # intermediates missing
     with pytest.raises(ChainError):
         verify_chain([], device_root(), now=NOW)
-    with pytest.raises(ChainError, match="valid from"):
+    with pytest.raises(ChainError, match="not valid at validation time"):
         verify_chain(certs, device_root(), now=0)
 
 

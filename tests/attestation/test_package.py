@@ -75,7 +75,7 @@ def test_every_reason_has_a_row_in_the_documented_table() -> None:
         documented = re.search(rf"^{reason.value}\s+(\w+)", table, re.MULTILINE)
         assert documented is not None
         assert (documented.group(1) == "unverified") == is_unverified(reason), reason
-    assert len(UNVERIFIED_REASONS) == 8
+    assert len(UNVERIFIED_REASONS) == 9
 
 
 def test_pinned_roots_ship_with_the_package() -> None:

@@ -13,23 +13,16 @@ import pytest
 
 from tests.conftest import CHAIN_ID
 from worker_manager.keys import PrivateKey
-from worker_manager.lcd.aliases import CONTRACT_ALIASES
-from worker_manager.lcd.encryption import MessageKey, X25519KeyPair, seal_envelope
-from worker_manager.lcd.envelopes import envelope_opener
-from worker_manager.lcd.node_key import node_io_key
 from worker_manager.node import Node
 from worker_manager.node.deliver import account_number_for
+from worker_manager.secret.encryption import MessageKey, X25519KeyPair, seal_envelope
 from worker_manager.tx import Coin, ExecuteContractMsg, build_tx
-
-NODE_SEED = b"\x07" * 32
 
 
 @pytest.fixture
 def lcd_node(node: Node) -> Node:
-    """The test node as ``build_node`` wires it: x25519 key, envelope opener, aliases."""
-    node.io_key = node_io_key(NODE_SEED)
-    node.ante.decrypt = envelope_opener(node.io_key, node.identity.code_hash)
-    node.ante.contract_aliases = CONTRACT_ALIASES
+    """The test node, built as ``build_node`` builds one: x25519 key, envelope opener,
+    aliases (see ``make_node`` in tests/conftest.py)."""
     return node
 
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from worker_manager.lcd.encryption import (
+from worker_manager.secret.encryption import (
     HKDF_SALT,
     MIN_ENVELOPE_SIZE,
     EnvelopeError,

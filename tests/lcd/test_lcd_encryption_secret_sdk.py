@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from worker_manager.lcd.encryption import (
+from worker_manager.secret.encryption import (
     X25519KeyPair,
     encrypt_error,
     encrypt_query_result,

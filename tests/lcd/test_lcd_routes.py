@@ -9,20 +9,32 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, ADMIN_KEY, CHAIN_ID, OTHER, register_msg, subscriber_proof
+from tests.conftest import (
+    ADMIN,
+    ADMIN_KEY,
+    API,
+    CHAIN_ID,
+    NODE_SEED,
+    OTHER,
+    make_node,
+    register_msg,
+    subscriber_proof,
+)
 from tests.helpers import ex
-from tests.lcd.conftest import NODE_SEED, Lcd
+from tests.lcd.conftest import Lcd
+from tests.server_thread import ServerThread
 from worker_manager import __version__
-from worker_manager.lcd.aliases import SECRET_AI_SDK_DEFAULT_CONTRACT
-from worker_manager.lcd.encryption import (
+from worker_manager.node import FixedClock, Node
+from worker_manager.node.deliver import account_number_for
+from worker_manager.secret.aliases import SECRET_AI_SDK_DEFAULT_CONTRACT
+from worker_manager.secret.encryption import (
     X25519KeyPair,
     decrypt_error,
     decrypt_query_result,
     seal_envelope,
 )
-from worker_manager.lcd.node_key import node_io_key
-from worker_manager.node import Node
-from worker_manager.node.deliver import account_number_for
+from worker_manager.secret.node_key import node_io_key
+from worker_manager.store import Store
 
 UNKNOWN_CONTRACT = OTHER  # a valid address that is no contract here
 
@@ -54,9 +66,15 @@ def test_tx_key_is_the_nodes_x25519_public_key(lcd: Lcd) -> None:
     assert r.json() == {"key": base64.b64encode(node_io_key(NODE_SEED).public_key).decode()}
 
 
-def test_a_node_without_an_x25519_key_says_so(base_url: str) -> None:
-    r = httpx.get(f"{base_url}/registration/v1beta1/tx-key")
-    assert "no x25519 key" in assert_error(r, 501, 12)
+def test_a_node_without_an_x25519_key_says_so(store: Store, clock: FixedClock) -> None:
+    Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=API)
+    plain = make_node(store, clock, io_key=None)
+    try:
+        with ServerThread(plain) as url:
+            r = httpx.get(f"{url}/registration/v1beta1/tx-key")
+            assert "no x25519 key" in assert_error(r, 501, 12)
+    finally:
+        plain.close()
 
 
 @pytest.mark.parametrize("alias", [False, True], ids=["own-address", "sdk-default-alias"])

@@ -18,18 +18,17 @@ from tests.conftest import (
     OTHER_KEY,
     OWNER,
     OWNER_KEY,
+    make_node,
     register_msg,
 )
 from tests.helpers import ex, q
-from tests.lcd.conftest import NODE_SEED, Lcd
+from tests.lcd.conftest import Lcd
 from tests.lcd.test_lcd_routes import assert_error
 from tests.server_thread import ServerThread
-from worker_manager.lcd.aliases import SECRET_AI_SDK_DEFAULT_CONTRACT
-from worker_manager.lcd.encryption import X25519KeyPair, decrypt_error, decrypt_execute_result
-from worker_manager.lcd.envelopes import envelope_opener
-from worker_manager.lcd.node_key import node_io_key
 from worker_manager.node import FixedClock, Node
 from worker_manager.node.pending import gas_estimate
+from worker_manager.secret.aliases import SECRET_AI_SDK_DEFAULT_CONTRACT
+from worker_manager.secret.encryption import X25519KeyPair, decrypt_error, decrypt_execute_result
 from worker_manager.store import Store
 from worker_manager.tx import Coin, decode_tx_msg_data
 
@@ -120,7 +119,7 @@ def test_bad_broadcast_bodies_are_400s(lcd: Lcd, body: Any, text: str) -> None:
 def test_a_body_that_is_not_json_or_too_large_is_a_400(lcd: Lcd) -> None:
     url = f"{lcd.url}/cosmos/tx/v1beta1/txs"
     assert "not valid JSON" in assert_error(httpx.post(url, content=b"nope"), 400, 3)
-    huge = b'{"tx_bytes": "' + b"A" * (2 * lcd.node.ante.max_tx_bytes) + b'"}'
+    huge = b'{"tx_bytes": "' + b"A" * (2 * lcd.node.max_tx_bytes) + b'"}'
     assert "over" in assert_error(httpx.post(url, content=huge), 400, 3)
 
 
@@ -303,9 +302,7 @@ def test_the_sequence_moves_before_the_block_commits(store: Store, clock: FixedC
     """With blocks a second apart, a wallet's second tx signs with the sequence R4 shows
     straight after the first broadcast, while the first is still not found."""
     Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=API)
-    slow = Node(store, clock, api=API, block_interval_s=1.0)
-    slow.io_key = node_io_key(NODE_SEED)
-    slow.ante.decrypt = envelope_opener(slow.io_key, slow.identity.code_hash)
+    slow = make_node(store, clock, block_interval_s=1.0)
     try:
         with ServerThread(slow) as url:
             lcd = Lcd(url, slow, X25519KeyPair(bytes(range(32, 64))))

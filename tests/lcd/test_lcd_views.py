@@ -8,13 +8,13 @@ import pytest
 from tests.conftest import ADMIN, ADMIN_KEY
 from worker_manager.contract import ContractError
 from worker_manager.contract.error import WorkerNotFound, error_json
-from worker_manager.lcd.encryption import X25519KeyPair, seal_envelope
 from worker_manager.lcd.errors import GrpcCode, LcdError, clean_message, error_body
 from worker_manager.lcd.requests import BroadcastMode, broadcast_request, tx_hash_param
 from worker_manager.lcd.txs import events_json, message_key, message_results, raw_log
 from worker_manager.lcd.views import account_json, rfc3339
 from worker_manager.node.node import AccountInfo
-from worker_manager.store.ledger import TxRecord
+from worker_manager.secret.encryption import X25519KeyPair, seal_envelope
+from worker_manager.tx.records import TxRecord
 
 
 def record(**fields: Any) -> TxRecord:

@@ -158,7 +158,8 @@ DEEP = b'{"register_worker":' + b"[" * 10_000 + b"]" * 10_000 + b"}"
         ({"report_everything": {}}, "unknown_message", "unknown execute message"),
         ({"register_worker": {"ip_address": 1}}, "invalid_message", "register_worker.ip_address"),
         (b"{not json", "invalid_message", "not valid JSON"),
-        (b"\x00\x01\x02 not json at all", "invalid_message", "not valid JSON"),
+        # neither JSON nor a Secret envelope (the node opens those too)
+        (b"\x00\x01\x02 not json at all", "invalid_message", "cannot open the encrypted"),
         # text no database or client can hold: refused before it can reach a block
         (register_msg(url="https://\ud800.example"), "invalid_unicode", "U+D800"),
         (register_msg(worker_type="a\udfffb"), "invalid_unicode", "worker_type holds U+DFFF"),

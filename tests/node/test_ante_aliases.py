@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from tests.conftest import ADMIN_KEY, CHAIN_ID, OWNER, register_msg
+from tests.conftest import ADMIN, ADMIN_KEY, API, CHAIN_ID, OWNER, make_node, register_msg
 from tests.helpers import q
-from worker_manager.lcd.aliases import CONTRACT_ALIASES, SECRET_AI_SDK_DEFAULT_CONTRACT
 from worker_manager.node import AnteError, Node
 from worker_manager.node.deliver import account_number_for
+from worker_manager.secret.aliases import SECRET_AI_SDK_DEFAULT_CONTRACT
 from worker_manager.tx import build_execute_tx
 
 
@@ -24,8 +24,10 @@ def tx_to(node: Node, contract: str) -> bytes:
     )
 
 
-def test_without_aliases_only_the_own_address_is_accepted(node: Node) -> None:
-    assert node.ante.contract_aliases == frozenset()
+def test_without_aliases_only_the_own_address_is_accepted(store, clock) -> None:
+    Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=API)
+    node = make_node(store, clock, contract_aliases=frozenset())
+    assert not node.is_our_contract(SECRET_AI_SDK_DEFAULT_CONTRACT)
     with pytest.raises(AnteError) as err:
         node.broadcast(tx_to(node, SECRET_AI_SDK_DEFAULT_CONTRACT))
     assert err.value.error == "unknown_contract"
@@ -34,10 +36,10 @@ def test_without_aliases_only_the_own_address_is_accepted(node: Node) -> None:
 
 
 def test_an_execute_sent_to_an_alias_runs_on_the_contract(node: Node) -> None:
-    node.ante.contract_aliases = CONTRACT_ALIASES
-    assert node.ante.is_our_contract(SECRET_AI_SDK_DEFAULT_CONTRACT)
-    assert node.ante.is_our_contract(node.identity.contract_address)
-    assert not node.ante.is_our_contract(OWNER)
+    """The test node, like a served one, answers to the aliases."""
+    assert node.is_our_contract(SECRET_AI_SDK_DEFAULT_CONTRACT)
+    assert node.is_our_contract(node.identity.contract_address)
+    assert not node.is_our_contract(OWNER)
     result = node.broadcast(tx_to(node, SECRET_AI_SDK_DEFAULT_CONTRACT)).future.result(timeout=10)
     assert result.ok
     assert q(node, {"get_worker": {"ip_address": "10.0.0.1"}})["payment_wallet"] == OWNER

@@ -43,7 +43,7 @@ from worker_manager.contract.msg import ALLOWED_WHILE_PAUSED, EXECUTE_MESSAGES
 from worker_manager.keys import PrivateKey
 from worker_manager.node import AnteError, FixedClock, Node
 from worker_manager.node.deliver import account_number_for
-from worker_manager.node.pending import TxResult
+from worker_manager.node.pending import TxOutcome
 from worker_manager.store import Store
 from worker_manager.tx import build_execute_tx
 
@@ -155,12 +155,12 @@ def signed(node: Node, sender: PrivateKey, msg: dict[str, Any]) -> bytes:
     )
 
 
-def send(node: Node, sender: PrivateKey, msg: dict[str, Any]) -> TxResult:
+def send(node: Node, sender: PrivateKey, msg: dict[str, Any]) -> TxOutcome:
     """Broadcast and wait for the block; an ante refusal raises AnteError."""
     return node.broadcast(signed(node, sender, msg)).future.result(timeout=30)
 
 
-def broadcast(node: Node, tx: bytes) -> AnteError | TxResult:
+def broadcast(node: Node, tx: bytes) -> AnteError | TxOutcome:
     """The ante's refusal, or the tx's result in its block."""
     try:
         pending = node.broadcast(tx)

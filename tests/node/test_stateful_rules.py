@@ -53,7 +53,7 @@ from worker_manager.contract import ContractError
 from worker_manager.keys import PrivateKey
 from worker_manager.node import AnteError, FixedClock, Node
 from worker_manager.node.deliver import account_number_for
-from worker_manager.node.pending import TxResult
+from worker_manager.node.pending import TxOutcome
 from worker_manager.store import Store
 from worker_manager.tx import build_execute_tx
 
@@ -765,7 +765,7 @@ class Outcome:
     """What the node did with one tx: refused at the ante, or its block result."""
 
     ante_error: str | None = None
-    result: TxResult | None = None
+    result: TxOutcome | None = None
     log: str = ""
 
     @property

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from worker_manager.keys.mnemonic import generate_mnemonic, key_from_mnemonic
-from worker_manager.lcd.encryption import (
+from worker_manager.secret.encryption import (
     X25519KeyPair,
     encrypt_error,
     encrypt_execute_result,

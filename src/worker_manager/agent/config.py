@@ -17,6 +17,12 @@ Example::
 
     [usage]
     file = "/var/log/metering/usage.jsonl"    # or: url = "http://127.0.0.1:9100/usage"
+
+A misspelt key, an unknown section or a value of the wrong type is refused, never
+ignored, with an :class:`AgentConfigError` naming the file, the section and the key
+(``agent.toml: [register] payment_walet: unknown key; did you mean payment_wallet?``):
+an agent that silently dropped ``[register]`` or its usage source would run, and
+report nothing.
 """
 
 import stat
@@ -25,11 +31,70 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
+from pydantic import Field, ValidationError, field_validator, model_validator
+
 from worker_manager.keys import PrivateKey
+from worker_manager.settings import Table, describe_errors
 
 
 class AgentConfigError(ValueError):
     """The agent's configuration is missing something or malformed (the message says what)."""
+
+
+# -- the file's schema: unknown keys and values of the wrong type are refused -----------
+
+
+class KeyTable(Table):
+    file: str
+    worker_key: bool = False
+
+
+class RegisterTable(Table):
+    payment_wallet: str
+    worker_type: str
+    attestation_report_file: str
+    url: str | None = None
+    capacity: int | None = None
+    tls_certificate_from_url: bool = False
+
+    @model_validator(mode="after")
+    def _certificate_needs_url(self) -> Self:
+        if self.tls_certificate_from_url and not self.url:
+            raise ValueError("tls_certificate_from_url needs url")
+        return self
+
+
+class UsageTable(Table):
+    file: str | None = None
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http(s) URL, got {url}")
+        return url
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if self.file is not None and self.url is not None:
+            raise ValueError("gives file and url; give one, not both")
+        return self
+
+
+class AgentFile(Table):
+    """The agent's TOML file as written (paths still relative to it)."""
+
+    node: str
+    ip_address: str
+    state_dir: str = "agent-state"
+    load_file: str | None = None
+    poll_fraction: float = Field(0.25, gt=0, le=1)
+    settle_seconds: float = Field(1.0, ge=0, le=3600)
+    key: KeyTable
+    #: ``[register]`` (a field cannot be named ``register``: pydantic models have one).
+    registration: RegisterTable | None = Field(None, alias="register")
+    usage: UsageTable = Field(default_factory=UsageTable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,60 +132,50 @@ class AgentConfig:
             raise AgentConfigError(f"no agent config at {path}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise AgentConfigError(f"{path} is not valid TOML: {exc}") from exc
-        return cls.from_dict(data, base=path.parent)
+        except UnicodeDecodeError as exc:
+            raise AgentConfigError(f"{path} is not UTF-8 text: {exc}") from exc
+        except OSError as exc:
+            raise AgentConfigError(f"cannot read the agent config {path}: {exc.strerror}") from exc
+        return cls.from_dict(data, base=path.parent, source=str(path))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, base: Path) -> Self:
-        def need(table: dict[str, Any], key: str, where: str) -> Any:
-            if key not in table:
-                raise AgentConfigError(f"{where}: {key} is required")
-            return table[key]
+    def from_dict(
+        cls, data: dict[str, Any], *, base: Path, source: str = "the agent config"
+    ) -> Self:
+        """Check ``data`` against the schema; relative paths are taken from ``base`` (the
+        config file's directory). Errors name ``source``, the section and the key."""
+        try:
+            file = AgentFile.model_validate(data)
+        except ValidationError as exc:
+            raise AgentConfigError(describe_errors(exc, AgentFile, source)) from None
 
-        def path(value: Any) -> Path:
-            found = Path(str(value)).expanduser()
+        def path(value: str) -> Path:
+            found = Path(value).expanduser()
             return found if found.is_absolute() else base / found
 
-        key = data.get("key", {})
-        if not isinstance(key, dict):
-            raise AgentConfigError("[key] must be a table")
-        registration = None
-        if "register" in data:
-            reg = data["register"]
-            registration = Registration(
-                payment_wallet=str(need(reg, "payment_wallet", "[register]")),
-                worker_type=str(need(reg, "worker_type", "[register]")),
-                attestation_report_file=path(need(reg, "attestation_report_file", "[register]")),
-                url=reg.get("url"),
-                capacity=reg.get("capacity"),
-                tls_certificate_from_url=bool(reg.get("tls_certificate_from_url", False)),
-            )
-            if registration.tls_certificate_from_url and not registration.url:
-                raise AgentConfigError("[register] tls_certificate_from_url needs url")
-        usage = data.get("usage", {})
-        if "file" in usage and "url" in usage:
-            raise AgentConfigError("[usage]: give file or url, not both")
-        config = cls(
-            node=str(need(data, "node", "the config")).rstrip("/"),
-            ip_address=str(need(data, "ip_address", "the config")),
-            key_file=path(need(key, "file", "[key]")),
-            worker_key=bool(key.get("worker_key", False)),
-            state_dir=path(data.get("state_dir", "agent-state")),
-            registration=registration,
-            usage_file=path(usage["file"]) if "file" in usage else None,
-            usage_url=usage.get("url"),
-            load_file=path(data["load_file"]) if "load_file" in data else None,
-            poll_fraction=float(data.get("poll_fraction", 0.25)),
-            settle_seconds=float(data.get("settle_seconds", 1.0)),
+        reg = file.registration
+        return cls(
+            node=file.node.rstrip("/"),
+            ip_address=file.ip_address,
+            key_file=path(file.key.file),
+            worker_key=file.key.worker_key,
+            state_dir=path(file.state_dir),
+            registration=None
+            if reg is None
+            else Registration(
+                payment_wallet=reg.payment_wallet,
+                worker_type=reg.worker_type,
+                attestation_report_file=path(reg.attestation_report_file),
+                url=reg.url,
+                capacity=reg.capacity,
+                tls_certificate_from_url=reg.tls_certificate_from_url,
+            ),
+            usage_file=path(file.usage.file) if file.usage.file is not None else None,
+            usage_url=file.usage.url,
+            load_file=path(file.load_file) if file.load_file is not None else None,
+            poll_fraction=file.poll_fraction,
+            settle_seconds=file.settle_seconds,
         )
-        if not 0 < config.poll_fraction <= 1:
-            raise AgentConfigError("poll_fraction must be in (0, 1]")
-        if not 0 <= config.settle_seconds <= 3600:
-            raise AgentConfigError("settle_seconds must be from 0 to 3600")
-        if config.usage_url is not None and not config.usage_url.startswith(
-            ("http://", "https://")
-        ):
-            raise AgentConfigError(f"[usage] url must be an http(s) URL, got {config.usage_url}")
-        return config
 
     def private_key(self) -> PrivateKey:
         """The key that signs the agent's txs (and answers, as the worker key).

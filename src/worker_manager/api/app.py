@@ -57,7 +57,7 @@ def create_api(node: Node, *, tx_limiter: RateLimiter | None = None) -> FastAPI:
 def create_app(node: Node, *, tx_limiter: RateLimiter | None = None) -> HotPaths:
     """What ``serve`` runs: the API behind the hot-path front door."""
     # room for a base64 tx somewhat over the limit, so it gets the ante check's tx_too_large
-    max_body = max(hot.MAX_QUERY_BYTES, node.ante.max_tx_bytes * 2 + 64 * 1024)
+    max_body = max(hot.MAX_QUERY_BYTES, node.max_tx_bytes * 2 + 64 * 1024)
     limiter = tx_limiter or RateLimiter()
     api = create_api(node, tx_limiter=limiter)
     return HotPaths(api, node, max_body=max_body, tx_limiter=limiter)

@@ -147,8 +147,12 @@ async def broadcast(node: Node, raw: bytes) -> Answer:
     if isinstance(parsed, Answer):
         return parsed
     tx_bytes, wait = parsed
+    pipeline = node.pipeline
     try:
-        pending = node.broadcast(tx_bytes)
+        pending = pipeline.check(tx_bytes)
+        if pipeline.needs_examining(pending):  # a quote to check: milliseconds, off the loop
+            await run_in_threadpool(pipeline.examine, pending)
+        pipeline.admit(pending)
     except AnteError as err:
         return ante_problem(err)
     if not wait:

@@ -5,9 +5,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from worker_manager.node.node import AccountInfo
-from worker_manager.node.pending import TxResult
-from worker_manager.store.ledger import BlockRecord, TxRecord
+from worker_manager.node.pending import TxOutcome
+from worker_manager.node.queries import AccountInfo
+from worker_manager.tx.records import BlockRecord, TxRecord
 
 
 def iso_time(time_ns: int) -> str:
@@ -25,7 +25,7 @@ def _data(data: bytes) -> Any:
         return {"base64": base64.b64encode(data).decode()}
 
 
-def tx_result_json(result: TxResult) -> dict[str, Any]:
+def tx_result_json(result: TxOutcome) -> dict[str, Any]:
     return {
         "txhash": result.hash,
         "height": result.height,

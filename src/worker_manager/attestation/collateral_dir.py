@@ -10,6 +10,7 @@ atomically (temporary file, then rename).
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from worker_manager.attestation.collateral import CollateralBundle
@@ -50,3 +51,28 @@ class DirectoryCollateralStore(MemoryCollateralStore):
         bundle = CollateralBundle.from_json(path.read_bytes(), ca=ca)
         self.add(bundle)
         return bundle
+
+
+class WatchedCollateralDirectory:
+    """A collateral directory for a running node: loaded once, and again only when its
+    files change (a bundle imported or fetched while the node runs counts at once).
+
+    Bundle files are named by their content's sha256, so the set of names says whether
+    anything changed; listing it costs a directory scan, reading it all a parse of every
+    bundle."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._names: tuple[str, ...] | None = None
+        self._store = MemoryCollateralStore()
+
+    def _current(self) -> MemoryCollateralStore:
+        names = tuple(sorted(str(p.relative_to(self.root)) for p in self.root.glob("*-*/*.json")))
+        if names != self._names:
+            self._store = DirectoryCollateralStore(self.root)
+            self._names = names
+        return self._store
+
+    def bundles_for(self, fmspc: str, ca: str) -> Sequence[CollateralBundle]:
+        """Every bundle held for this key, as the directory holds them now."""
+        return self._current().bundles_for(fmspc, ca)

@@ -51,6 +51,7 @@ collateral_mismatch         unverified the collateral is for another FMSPC or TE
 collateral_too_old          unverified the bundle is older than the policy's max collateral age
 tcb_eval_too_old            unverified the collateral's TCB evaluation number is below the minimum
 gpu_rim_unavailable         unverified no valid signed driver RIM for the GPU's driver version
+not_examined                unverified the report was not examined before its block: send it again
 =========================== ========== ==================================================
 """
 
@@ -99,6 +100,7 @@ class Reason(StrEnum):
     COLLATERAL_TOO_OLD = "collateral_too_old"
     TCB_EVAL_TOO_OLD = "tcb_eval_too_old"
     GPU_RIM_UNAVAILABLE = "gpu_rim_unavailable"
+    NOT_EXAMINED = "not_examined"
 
 
 UNVERIFIED_REASONS: frozenset[Reason] = frozenset(
@@ -111,6 +113,7 @@ UNVERIFIED_REASONS: frozenset[Reason] = frozenset(
         Reason.COLLATERAL_TOO_OLD,
         Reason.TCB_EVAL_TOO_OLD,
         Reason.GPU_RIM_UNAVAILABLE,
+        Reason.NOT_EXAMINED,
     }
 )
 """Codes that leave a verdict ``unverified``; every other code rejects."""

@@ -48,7 +48,7 @@ Field meanings (defaults in brackets):
 import hashlib
 import json
 import string
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Protocol, Self
 
 from pydantic import (
     AfterValidator,
@@ -59,8 +59,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
-from worker_manager.attestation.quote import QuoteInfo
 
 TcbStatus = Literal[
     "UpToDate",
@@ -98,6 +96,23 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Measured(Protocol):
+    """What a measurement set is compared with: a quote, or the facts recorded of one."""
+
+    @property
+    def mrtd(self) -> str: ...
+    @property
+    def rtmr0(self) -> str: ...
+    @property
+    def rtmr1(self) -> str: ...
+    @property
+    def rtmr2(self) -> str: ...
+    @property
+    def rtmr3(self) -> str: ...
+    @property
+    def mr_config_id(self) -> str: ...
+
+
 class MeasurementSet(_Frozen):
     """One allowed TD image: MRTD and RTMR0-2 always, RTMR3 and MRCONFIGID when pinned."""
 
@@ -109,7 +124,7 @@ class MeasurementSet(_Frozen):
     rtmr3: Hex48 | None = None
     mr_config_id: Hex48 | None = None
 
-    def matches(self, quote: QuoteInfo) -> bool:
+    def matches(self, quote: Measured) -> bool:
         """Exact match; an all-zero RTMR is a value like any other."""
         return (
             quote.mrtd == self.mrtd

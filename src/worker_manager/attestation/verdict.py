@@ -146,10 +146,9 @@ class Verdict:
         return result
 
 
-_NESTED = (GpuChecks, GpuDevice, GpuVerdict, Verdict)
-
-
 def _load(cls: type, obj: object) -> Any:
+    """Build the frozen dataclass ``cls`` from JSON ``obj``, checking every field's type
+    (nested dataclasses too); used for verdicts and for evidence (:mod:`.evidence`)."""
     if not isinstance(obj, dict):
         raise ValueError(f"{cls.__name__} must be a JSON object")
     names = {f.name for f in dataclasses.fields(cls)}
@@ -159,6 +158,9 @@ def _load(cls: type, obj: object) -> Any:
     return cls(**{name: _convert(hints[name], obj[name], name) for name in names})
 
 
+load_record = _load
+
+
 def _convert(tp: Any, value: object, name: str) -> object:
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
@@ -166,7 +168,7 @@ def _convert(tp: Any, value: object, name: str) -> object:
             return None
         (inner,) = [a for a in get_args(tp) if a is not type(None)]
         return _convert(inner, value, name)
-    if tp in _NESTED:
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _load(tp, value)
     if origin is tuple:
         if not isinstance(value, list):

@@ -1,12 +1,10 @@
 """``worker-manager attestation``: verify quotes, manage collateral, RIMs and the policy,
 and re-verify workers when the policy or the collateral changes."""
 
-import asyncio
 import json
 import time
-from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -14,22 +12,20 @@ from worker_manager.cli import inputs
 from worker_manager.cli.client_calls import call
 from worker_manager.cli.common import (
     EXIT_REFUSED,
-    EXIT_USAGE,
     FromOption,
     HomeOption,
     NodeOption,
     Output,
     OutputOption,
-    fail,
     load_key,
     node_url,
     print_fields,
     print_json,
     resolve_home,
     stderr,
+    workflow,
 )
 from worker_manager.client import Client
-from worker_manager.home import ensure_home
 
 app = typer.Typer(
     help="Verify attestation quotes; manage collateral, NVIDIA RIMs and the policy.",
@@ -43,14 +39,6 @@ rim_app = typer.Typer(help="Signed NVIDIA driver RIMs in the node's home.", no_a
 app.add_typer(collateral_app, name="collateral")
 app.add_typer(policy_app, name="policy")
 app.add_typer(rim_app, name="rim")
-
-
-def _home_dir(home: Path | None, sub: str) -> Path:
-    target, _ = resolve_home(home)
-    ensure_home(target)
-    path = target / sub
-    path.mkdir(exist_ok=True)
-    return path
 
 
 def _report_text(path: Path) -> str:
@@ -67,29 +55,6 @@ def _json_text(path: Path, name: str) -> str:
     text = inputs.read_text(path, name)
     inputs.parse_json(text, f"{name} {path}")
     return text
-
-
-def _own_measurements_policy(report: str, worker_type: str) -> Any:
-    """A policy that allows the quote's own measurements: verify the crypto and TCB only."""
-    from worker_manager.attestation import AttestationPolicy, decode_report
-    from worker_manager.attestation.policy import MeasurementSet, WorkerTypePolicy
-    from worker_manager.attestation.quote import parse_quote
-
-    quote = parse_quote(decode_report(report).quote)
-    own = MeasurementSet(
-        label="this quote",
-        mrtd=quote.mrtd,
-        rtmr0=quote.rtmr0,
-        rtmr1=quote.rtmr1,
-        rtmr2=quote.rtmr2,
-        rtmr3=quote.rtmr3,
-    )
-    return AttestationPolicy(
-        worker_types={worker_type: WorkerTypePolicy(measurements=(own,))},
-        binding="none",
-        require_fresh_challenge=False,
-        gpu_require_driver_rim=False,
-    )
 
 
 @app.command()
@@ -122,51 +87,17 @@ def verify(
 
       worker-manager attestation verify quote.hex --collateral coll.json --at 1751328000
     """
-    from worker_manager.attestation import (
-        AttestationError,
-        AttestationPolicy,
-        CollateralBundle,
-        DirectoryCollateralStore,
-        MemoryCollateralStore,
-        verify_attestation,
-    )
-    from worker_manager.attestation.nvidia.rim import MemoryRimStore
-    from worker_manager.attestation.policy import PolicyError
-    from worker_manager.node.bootstrap import COLLATERAL_DIR, RIMS_DIR
+    from worker_manager.application.attestation import OfflineCheck, verify_report
 
     report = _report_text(report_file)
-    # read the home's bundles, but never write to the home: this is an offline check
-    target, _ = resolve_home(home)
-    home_bundles = target / COLLATERAL_DIR
-    store = MemoryCollateralStore(
-        list(DirectoryCollateralStore(home_bundles)) if home_bundles.is_dir() else ()
-    )
-    for path in collateral or []:
-        try:
-            store.add(CollateralBundle.from_json(_json_text(path, "--collateral")))
-        except AttestationError as exc:
-            fail(f"{path}: {exc}", EXIT_USAGE)
-    try:
-        policy = (
-            AttestationPolicy.from_json(_json_text(policy_file, "--policy"))
-            if policy_file
-            else _own_measurements_policy(report, worker_type)
-        )
-    except PolicyError as exc:
-        fail(f"policy: {exc}", EXIT_USAGE)
-    except AttestationError as exc:
-        fail(f"{report_file}: {exc}")
-    rims = MemoryRimStore()
-    for path in sorted((target / RIMS_DIR).glob("*.xml")):
-        rims.add_xml(path.read_bytes())
-    verdict = verify_attestation(
-        report,
-        collateral=store,
-        now=at or int(time.time()),
-        policy=policy,
+    target, _ = resolve_home(home)  # read, never written: this is an offline check
+    check = OfflineCheck(
+        collateral_texts=[(str(p), _json_text(p, "--collateral")) for p in collateral or []],
+        policy_text=_json_text(policy_file, "--policy") if policy_file else None,
         worker_type=worker_type,
-        rims=rims,
     )
+    with workflow():
+        verdict = verify_report(target, report, check, now=at or int(time.time()))
     if json_output:
         print_json(json.loads(verdict.to_json()))
     else:
@@ -194,24 +125,17 @@ def collateral_import(
 
       worker-manager attestation collateral import tdx_collateral.json --home ~/wm
     """
-    from worker_manager.attestation import (
-        AttestationError,
-        CollateralBundle,
-        DirectoryCollateralStore,
-    )
-    from worker_manager.node.bootstrap import COLLATERAL_DIR
+    from worker_manager.application.attestation import import_collateral
 
-    texts = [_json_text(path, "FILES") for path in files]  # all readable before any is kept
-    store = DirectoryCollateralStore(_home_dir(home, COLLATERAL_DIR))
-    for path, text in zip(files, texts, strict=True):
-        try:
-            bundle = CollateralBundle.from_json(text, ca=ca)
-        except AttestationError as exc:
-            fail(f"{path}: {exc}")
-        store.add(bundle)
-        stderr.print(
-            f"imported {path.name}: FMSPC {bundle.fmspc} ({bundle.ca}), sha256 {bundle.sha256}"
-        )
+    texts = [(path.name, _json_text(path, "FILES")) for path in files]
+    target, _ = resolve_home(home)
+    with workflow():
+        for (name, _text), bundle in zip(
+            texts, import_collateral(target, texts, ca=ca), strict=True
+        ):
+            stderr.print(
+                f"imported {name}: FMSPC {bundle.fmspc} ({bundle.ca}), sha256 {bundle.sha256}"
+            )
 
 
 @collateral_app.command("fetch")
@@ -226,18 +150,12 @@ def collateral_fetch(
 
       worker-manager attestation collateral fetch quote.hex --pccs https://pccs.example:8081
     """
-    from worker_manager.attestation import AttestationError, DirectoryCollateralStore, decode_report
-    from worker_manager.attestation.pccs import fetch_collateral
-    from worker_manager.node.bootstrap import COLLATERAL_DIR
+    from worker_manager.application.attestation import fetch_collateral_into
 
     report = _report_text(report_file)
-    resolve_home(home)  # a home that cannot be one is refused before the fetch
-    try:
-        quote = decode_report(report).quote
-        bundle = asyncio.run(fetch_collateral(pccs, quote))
-    except (OSError, AttestationError) as exc:
-        fail(str(exc))
-    DirectoryCollateralStore(_home_dir(home, COLLATERAL_DIR)).add(bundle)
+    target, _ = resolve_home(home)  # a home that cannot be one is refused before the fetch
+    with workflow():
+        bundle = fetch_collateral_into(target, report, pccs)
     stderr.print(f"fetched FMSPC {bundle.fmspc} ({bundle.ca}), sha256 {bundle.sha256}")
 
 
@@ -252,18 +170,13 @@ def rim_import(
 
       worker-manager attestation rim import NV_GPU_DRIVER_GH100_550.144.03.xml
     """
-    from worker_manager.attestation import AttestationError
-    from worker_manager.attestation.nvidia.rim import load_driver_rim
-    from worker_manager.node.bootstrap import RIMS_DIR
+    from worker_manager.application.attestation import import_rim
 
-    target = _home_dir(home, RIMS_DIR)
+    target, _ = resolve_home(home)
     for path in files:
-        try:
-            data = path.read_bytes()
-            rim = load_driver_rim(data)
-        except (OSError, AttestationError) as exc:
-            fail(f"{path}: {exc}")
-        (target / path.name).write_bytes(data)
+        data = inputs.read_bytes(path, "FILES")
+        with workflow():
+            rim = import_rim(target, path.name, data)
         stderr.print(f"imported {path.name}: driver {rim.version}")
 
 
@@ -322,36 +235,15 @@ def reverify(
       worker-manager attestation reverify --from admin
     """
 
-    def page(client: Client, after: str | None) -> dict[str, Any]:
-        found: dict[str, Any] = client.query(
-            {"get_worker_addresses": {"start_after": after, "limit": 1000}}
-        )
-        return found
-
-    def reverify_batch(client: Client, batch: list[str]) -> dict[str, Any]:
-        result = client.execute({"reverify_workers": {"ip_addresses": batch}})
-        statuses: dict[str, Any] = (result.data or {}).get("statuses", {})
-        return statuses
+    from worker_manager.application.attestation import reverify_workers
 
     addresses = [inputs.worker(address, "--worker") for address in worker or []]
     with Client(node_url(node), key=load_key(home, from_key)) as client:
-        if not addresses:
-            after: str | None = None
-            while True:
-                found = call(output, partial(page, client, after))
-                addresses.extend(found["addresses"])
-                after = found["next_start_after"]
-                if after is None:
-                    break
-        totals: dict[str, int] = {}
-        for start in range(0, len(addresses), 200):
-            statuses = call(output, partial(reverify_batch, client, addresses[start : start + 200]))
-            for status, count in statuses.items():
-                totals[status] = totals.get(status, 0) + count
+        count, totals = call(output, lambda: reverify_workers(client, addresses or None))
     if output is Output.json:
-        print_json({"verified": len(addresses), "statuses": totals})
+        print_json({"verified": count, "statuses": totals})
     else:
         stderr.print(
-            f"re-verified {len(addresses)} workers: "
+            f"re-verified {count} workers: "
             + ", ".join(f"{n} {s}" for s, n in sorted(totals.items()))
         )

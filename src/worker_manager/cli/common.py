@@ -5,8 +5,10 @@ Exit codes scripts can trust: 0 success, 1 refused by the contract or the node
 or its home is served by another node).
 """
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -17,13 +19,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from worker_manager.application.errors import BadInput, Failed, Unavailable
 from worker_manager.home import HomeError, check_home_path
 from worker_manager.keys import PrivateKey
 from worker_manager.keys.keyring import KeyNotFound, Keyring, KeyringError, WrongPassphrase
 from worker_manager.settings import (
     KEYRING_DIR,
     Settings,
-    SettingsError,
     default_home,
     default_node_url,
     environment,
@@ -103,16 +105,25 @@ def resolve_home(home: Path | None) -> tuple[Path, bool]:
 
 
 def load_settings(home: Path) -> Settings:
+    """The home's settings, or exit 2 saying what is wrong (or how to create a home)."""
+    from worker_manager.application.homes import load_settings as read_settings
+
+    with workflow():
+        return read_settings(home)
+
+
+@contextlib.contextmanager
+def workflow() -> Iterator[None]:
+    """Run a workflow of :mod:`worker_manager.application`; its errors become one
+    ``error:`` line and the documented exit code."""
     try:
-        return Settings.load(home, environment())
-    except SettingsError as exc:
-        if not (home / "config.toml").exists():
-            fail(
-                f"{home} is not a worker-manager home. Create one with:\n"
-                f"  worker-manager init --home {home} --chain-id ID --admin secret1...",
-                EXIT_USAGE,
-            )
+        yield
+    except BadInput as exc:
         fail(str(exc), EXIT_USAGE)
+    except Unavailable as exc:
+        fail(str(exc), EXIT_UNAVAILABLE)
+    except Failed as exc:
+        fail(str(exc), EXIT_REFUSED)
 
 
 def print_json(data: Any) -> None:

@@ -17,6 +17,7 @@ from worker_manager.client._base import (
     work_message,
     work_reports_query,
     work_totals_query,
+    worker_addresses_query,
     workers_query,
 )
 from worker_manager.client._exceptions import TransportError, TxRejected
@@ -189,6 +190,17 @@ class AsyncClient(BaseClient[Awaitable[TxResult]]):
             after = page.get("next_start_after")
             if after is None:
                 return totals
+
+    async def worker_addresses(self) -> list[str]:
+        """Every worker's address, in key order (every page)."""
+        addresses: list[str] = []
+        after: str | None = None
+        while True:
+            page = await self.query(worker_addresses_query(after))
+            addresses.extend(page["addresses"])
+            after = page.get("next_start_after")
+            if after is None:
+                return addresses
 
     async def work_reports(self, **filters: Any) -> list[dict[str, Any]]:
         """Work reports, in (period, worker) order."""

@@ -316,6 +316,10 @@ def work_message(
     )
 
 
+def worker_addresses_query(start_after: str | None) -> dict[str, Any]:
+    return {"get_worker_addresses": _fields(start_after=start_after, limit=1000)}
+
+
 def work_totals_query(by: str, **filters: Any) -> dict[str, Any]:
     return {"get_work_totals": {"by": by, **_fields(**filters)}}
 

@@ -17,6 +17,7 @@ from worker_manager.client._base import (
     work_message,
     work_reports_query,
     work_totals_query,
+    worker_addresses_query,
     workers_query,
 )
 from worker_manager.client._exceptions import TransportError, TxRejected
@@ -190,6 +191,17 @@ class Client(BaseClient[TxResult]):
             after = page.get("next_start_after")
             if after is None:
                 return totals
+
+    def worker_addresses(self) -> list[str]:
+        """Every worker's address, in key order (every page)."""
+        addresses: list[str] = []
+        after: str | None = None
+        while True:
+            page = self.query(worker_addresses_query(after))
+            addresses.extend(page["addresses"])
+            after = page.get("next_start_after")
+            if after is None:
+                return addresses
 
     def work_reports(self, **filters: Any) -> list[dict[str, Any]]:
         """Work reports, in (period, worker) order."""

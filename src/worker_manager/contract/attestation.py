@@ -1,21 +1,26 @@
 """Attestation: the admin's policy, verdicts on workers' reports, re-verification.
 
-The host verifies (``deps.api.verify_attestation``: dcap-qvl with the node's
-collateral, at the block time), so the verdict reaches the contract as input,
-like time. The contract decides what it means: under a policy in ``reject`` mode
-a registration (or a new report) that does not verify is refused; in ``mark``
-mode it is kept and marked. Only workers whose verdict is ``valid`` (or
-``unchecked``, when no policy is set) are served, and, with
-``reattest_every_epochs``, only while that verdict is recent enough.
+The node examines each report a message carries (or, for ``reverify_workers``,
+each stored report it names) before the block, outside every lock, and hands
+the evidence in with the message (:attr:`MessageInfo.evidence`), like the sender.
+The host then judges that evidence under the policy at block time
+(``deps.api.judge_attestation``, pure and cheap), and the contract decides what
+the verdict means: under a policy in ``reject`` mode a registration (or a new
+report) that does not verify is refused; in ``mark`` mode it is kept and marked.
+Only workers whose verdict is ``valid`` (or ``unchecked``, when no policy is set)
+are served, and, with ``reattest_every_epochs``, only while that verdict is recent
+enough.
 """
 
+import hashlib
 import json
-from typing import Any
+from collections.abc import Callable
 
 from worker_manager.contract.auth import load_worker, require_admin
 from worker_manager.contract.deps import AttestationOutcome, Deps, Env, MessageInfo, QueryDeps
 from worker_manager.contract.error import (
     AttestationRefused,
+    ContractError,
     InvalidConfig,
     InvalidField,
     Unauthorized,
@@ -24,6 +29,8 @@ from worker_manager.contract.liveliness import epoch_of
 from worker_manager.contract.msg import (
     AttestationPolicyAnswer,
     GetWorkerAddresses,
+    Message,
+    RegisterWorker,
     ReverifyWorkers,
     SetAttestationPolicy,
     SetWorkerAttestation,
@@ -41,27 +48,52 @@ MAX_ADDRESSES_LIMIT = 1000
 SERVED_STATUSES = frozenset({"unchecked", "valid"})
 
 
-def policy_settings(policy_json: str | None) -> dict[str, Any]:
-    """The two settings the contract itself reads from the policy."""
-    if policy_json is None:
-        return {"registration_mode": "mark", "reattest_every_epochs": None}
-    data = json.loads(policy_json)
-    return {
-        "registration_mode": data.get("registration_mode", "reject"),
-        "reattest_every_epochs": data.get("reattest_every_epochs"),
-    }
+def evidence_key(report: str) -> str:
+    """The key the node files a report's evidence under: sha256 of the report as the
+    contract stores it (surrounding whitespace removed)."""
+    return hashlib.sha256(report.strip().encode()).hexdigest()
 
 
-def verify(deps: Deps, env: Env, config: Config, worker: Worker) -> AttestationOutcome | None:
+#: The stored report of the worker at a (canonical) address, or None.
+StoredReport = Callable[[str], str | None]
+
+
+def examines_reports(msg: Message) -> bool:
+    """Whether ``msg`` has attestation reports judged (so the node examines them first)."""
+    return isinstance(msg, RegisterWorker | SetWorkerAttestation | ReverifyWorkers)
+
+
+def reports_to_examine(msg: Message, stored_report: StoredReport) -> list[str]:
+    """The reports a message will have judged, which the node examines before its block:
+    the one it carries (``register_worker``, ``set_worker_attestation``), or the stored
+    ones of the workers it names (``reverify_workers``)."""
+    if isinstance(msg, RegisterWorker | SetWorkerAttestation):
+        return [msg.attestation_report]
+    if not isinstance(msg, ReverifyWorkers):
+        return []
+    reports = []
+    for address in msg.ip_addresses[:MAX_REVERIFY_BATCH]:
+        try:
+            report = stored_report(canonical_worker_address(address))
+        except ContractError:
+            continue  # the message is refused in its block; nothing to examine
+        if report is not None:
+            reports.append(report)
+    return reports
+
+
+def verify(
+    deps: Deps, env: Env, info: MessageInfo, config: Config, worker: Worker
+) -> AttestationOutcome | None:
     """The host's verdict on ``worker``'s report under the current policy (None: no policy)."""
-    policy_json = deps.storage.load_attestation_policy()
-    if policy_json is None:
+    policy = deps.storage.load_attestation_policy()
+    if policy is None:
         return None
     epoch = epoch_of(config, env.block.time)
-    return deps.api.verify_attestation(
-        report=worker.attestation_report,
+    return deps.api.judge_attestation(
+        evidence=info.evidence_for(evidence_key(worker.attestation_report)),
         worker_type=worker.worker_type,
-        policy_json=policy_json,
+        policy=policy,
         now=env.block.time,
         chain_id=env.block.chain_id,
         payment_wallet=worker.payment_wallet,
@@ -74,13 +106,13 @@ def verify(deps: Deps, env: Env, config: Config, worker: Worker) -> AttestationO
 
 
 def with_verdict(
-    deps: Deps, env: Env, config: Config, worker: Worker, *, may_refuse: bool
+    deps: Deps, env: Env, info: MessageInfo, config: Config, worker: Worker, *, may_refuse: bool
 ) -> Worker:
     """``worker`` with its attestation fields set from a fresh verdict.
 
     With ``may_refuse`` and a policy in ``reject`` mode, a verdict other than
     ``valid`` raises :class:`AttestationRefused` (nothing is written)."""
-    outcome = verify(deps, env, config, worker)
+    outcome = verify(deps, env, info, config, worker)
     index = deps.storage.load_liveliness().served_index
     if outcome is None:
         return worker.with_changes(
@@ -89,8 +121,9 @@ def with_verdict(
             attested_index=index,
             attestation_verdict=None,
         )
-    settings = policy_settings(deps.storage.load_attestation_policy())
-    if may_refuse and outcome.status != "valid" and settings["registration_mode"] == "reject":
+    policy = deps.storage.load_attestation_policy()
+    reject = policy is not None and policy.registration_mode == "reject"
+    if may_refuse and outcome.status != "valid" and reject:
         raise AttestationRefused(outcome.status, outcome.reasons, outcome.message)
     return worker.with_changes(
         attestation_status=outcome.status,
@@ -105,19 +138,19 @@ def execute_set_attestation_policy(
 ) -> Response:
     require_admin(config, info.sender)
     if msg.policy is None:
-        canonical = None
+        policy = None
     else:
         try:
-            canonical = deps.api.check_attestation_policy(json.dumps(msg.policy))
+            policy = deps.api.check_attestation_policy(json.dumps(msg.policy))
         except ValueError as exc:
             raise InvalidConfig("policy", str(exc)) from exc
-    if canonical != deps.storage.load_attestation_policy():
-        deps.storage.save_attestation_policy(canonical)
+    if policy != deps.storage.load_attestation_policy():
+        deps.storage.save_attestation_policy(policy)
         serving_changed(deps)
     return Response.of(
         "set_attestation_policy",
-        {"policy_set": canonical is not None},
-        policy_set=str(canonical is not None).lower(),
+        {"policy_set": policy is not None},
+        policy_set=str(policy is not None).lower(),
     )
 
 
@@ -132,7 +165,7 @@ def execute_set_worker_attestation(
         raise Unauthorized(info.sender, f"the owner or the worker key of {worker.ip_address}")
     report = attestation_report_text(config, msg.attestation_report)
     updated = with_verdict(
-        deps, env, config, worker.with_changes(attestation_report=report), may_refuse=True
+        deps, env, info, config, worker.with_changes(attestation_report=report), may_refuse=True
     )
     deps.storage.update_worker(
         worker.ip_address, updated.with_changes(updated_height=env.block.height)
@@ -159,7 +192,7 @@ def execute_reverify_workers(
     workers = [load_worker(deps.storage, ip) for ip in msg.ip_addresses]
     counts: dict[str, int] = {}
     for worker in workers:
-        updated = with_verdict(deps, env, config, worker, may_refuse=False)
+        updated = with_verdict(deps, env, info, config, worker, may_refuse=False)
         deps.storage.update_worker(worker.ip_address, updated)
         counts[updated.attestation_status] = counts.get(updated.attestation_status, 0) + 1
     serving_changed(deps)
@@ -173,7 +206,7 @@ def execute_reverify_workers(
 
 def query_attestation_policy(deps: QueryDeps) -> AttestationPolicyAnswer:
     policy = deps.storage.load_attestation_policy()
-    return AttestationPolicyAnswer(policy=None if policy is None else json.loads(policy))
+    return AttestationPolicyAnswer(policy=None if policy is None else json.loads(policy.json))
 
 
 def query_worker_addresses(deps: QueryDeps, msg: GetWorkerAddresses) -> WorkerAddressesAnswer:

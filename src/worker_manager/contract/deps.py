@@ -7,14 +7,13 @@ height into :class:`Env` and the verified sender into :class:`MessageInfo`.
 and the node runs each execute inside one store transaction.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from worker_manager.contract.state import (
     Config,
     LivelinessState,
-    ServingWorker,
+    StoredPolicy,
     Subscriber,
     Worker,
     WorkerPage,
@@ -69,10 +68,22 @@ class Env:
 
 @dataclass(frozen=True, slots=True)
 class MessageInfo:
-    """Who sent the message (already authenticated by the node) and what funds came with it."""
+    """Who sent the message (already authenticated by the node), what funds came with it,
+    and the evidence the node examined for its attestation reports before the block.
+
+    ``evidence`` pairs an evidence key (:func:`~worker_manager.contract.attestation.
+    evidence_key` of a report) with the host's evidence JSON, opaque to the contract: it
+    hands it back to :meth:`Api.judge_attestation`. Like the sender, it is an input
+    the node vouches for and records with the tx, so a replay judges the same evidence.
+    """
 
     sender: str
     funds: tuple[Coin, ...] = field(default_factory=tuple)
+    evidence: tuple[tuple[str, str], ...] = ()
+
+    def evidence_for(self, key: str) -> str | None:
+        """The evidence filed under ``key``, if the node examined that report."""
+        return next((text for k, text in self.evidence if k == key), None)
 
 
 class Storage(Protocol):
@@ -113,9 +124,9 @@ class Storage(Protocol):
 
     def save_liveliness(self, state: LivelinessState) -> None: ...
 
-    def load_attestation_policy(self) -> str | None: ...
+    def load_attestation_policy(self) -> StoredPolicy | None: ...
 
-    def save_attestation_policy(self, policy_json: str | None) -> None: ...
+    def save_attestation_policy(self, policy: StoredPolicy | None) -> None: ...
 
     def has_work_report(self, ip_address: str, period: int) -> bool: ...
 
@@ -131,31 +142,19 @@ class QueryStorage(Storage, Protocol):
 
     def count_workers(self) -> int: ...
 
-    def worker_types(self) -> list[str]:
-        """Distinct worker types, sorted."""
-        ...
-
-    def workers_of_type(self, worker_type: str | None, *, limit: int) -> Sequence[Worker]:
-        """Workers of one type (all types if None), in key order."""
-        ...
-
     def list_subscribers(self, *, start_after: str | None, limit: int) -> list[Subscriber]: ...
 
-    def serving_workers(
-        self, worker_type: str | None, min_index: int, min_attested_index: int | None
-    ) -> list[ServingWorker]:
-        """Unpaused workers (of one type, or all) seen since ``min_index`` whose
-        attestation is valid or unchecked (and at least ``min_attested_index``)."""
-        ...
-
     def serving_types(self, min_index: int, min_attested_index: int | None) -> list[str]:
-        """Distinct types of the workers :meth:`serving_workers` would give, sorted."""
+        """Distinct types of the workers served to subscribers now, sorted: unpaused, seen
+        since ``min_index``, attestation valid or unchecked (and at least
+        ``min_attested_index``)."""
         ...
 
     def serving_index(
         self, worker_type: str | None, min_index: int, min_attested_index: int | None
     ) -> "RankingIndex":
-        """:meth:`serving_workers`, ready to rank (hosts may keep it while it is current)."""
+        """The workers served now (of one type, or all), ready to rank (hosts may keep it
+        while it is current)."""
         ...
 
     def list_worker_addresses(self, *, start_after: str | None, limit: int) -> list[str]:
@@ -201,31 +200,34 @@ class AttestationOutcome:
 
 class Api(Protocol):
     """What the host provides beyond storage (CosmWasm's ``Api``): deterministic
-    functions of inputs the contract must not hold itself (secrets, collateral)."""
+    functions of inputs the contract must not hold itself (secrets, trust roots)."""
 
     def liveliness_challenge(self, epoch: int) -> bytes:
         """The 32-byte challenge of ``epoch``: the same on every node of the network,
         and not computable ahead of time without the node's secret seed."""
         ...
 
-    def check_attestation_policy(self, policy_json: str) -> str:
-        """The policy in canonical JSON, or ``ValueError`` saying what is wrong."""
+    def check_attestation_policy(self, policy_json: str) -> StoredPolicy:
+        """The policy in canonical JSON with its two contract settings, or ``ValueError``
+        saying what is wrong."""
         ...
 
-    def verify_attestation(
+    def judge_attestation(
         self,
         *,
-        report: str,
+        evidence: str | None,
         worker_type: str,
-        policy_json: str,
+        policy: StoredPolicy,
         now: int,
         chain_id: str,
         payment_wallet: str,
         worker_public_key: str | None,
         fresh_challenges: tuple[bytes, ...],
     ) -> AttestationOutcome:
-        """Verify ``report`` under the policy at block time ``now`` (collateral and
-        trust roots are the host's); deterministic for the same inputs and collateral."""
+        """The verdict on a report from the ``evidence`` the node examined before the
+        block (``None``: it examined none, the verdict says so) under ``policy`` at block
+        time ``now``. Pure: no collateral is read and no signature checked here, so a
+        replay of the log judges the recorded evidence the same way."""
         ...
 
 

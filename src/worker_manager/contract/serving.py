@@ -37,8 +37,6 @@ def not_served_because(
 
 def min_attested_index(deps: Deps | QueryDeps, served_index: int) -> int | None:
     """The oldest verification still good enough to serve (None: any age)."""
-    import json
-
     policy = deps.storage.load_attestation_policy()
-    every = None if policy is None else json.loads(policy).get("reattest_every_epochs")
-    return None if every is None else served_index - int(every)
+    every = None if policy is None else policy.reattest_every_epochs
+    return None if every is None else served_index - every

@@ -2,7 +2,7 @@
 
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 #: Attestation reports are capped so one registration cannot bloat every query.
 DEFAULT_MAX_ATTESTATION_REPORT_BYTES = 64 * 1024
@@ -99,6 +99,19 @@ class Worker:
 
     def with_changes(self, **changes: Any) -> Self:
         return replace(self, **changes)
+
+
+PolicyMode = Literal["reject", "mark"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPolicy:
+    """The admin's attestation policy as the contract keeps it: the canonical JSON the host
+    judges with, and the two settings the contract itself reads (typed once, when set)."""
+
+    json: str
+    registration_mode: PolicyMode = "reject"
+    reattest_every_epochs: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,7 @@ def execute_register_worker(
     worker = with_verdict(
         deps,
         env,
+        info,
         config,
         Worker(
             ip_address=ip_address,

@@ -23,13 +23,6 @@ from worker_manager.api.errors import STATUS_BY_CODE
 from worker_manager.api.rate_limit import RateLimiter
 from worker_manager.contract import ContractError
 from worker_manager.lcd import views
-from worker_manager.lcd.encryption import (
-    EnvelopeError,
-    X25519KeyPair,
-    encrypt_error,
-    encrypt_query_result,
-    open_envelope,
-)
 from worker_manager.lcd.errors import (
     GrpcCode,
     LcdError,
@@ -47,6 +40,13 @@ from worker_manager.lcd.requests import (
 from worker_manager.lcd.txs import tx_lookup_json
 from worker_manager.node import AnteError, Node
 from worker_manager.node.pending import gas_estimate
+from worker_manager.secret.encryption import (
+    EnvelopeError,
+    X25519KeyPair,
+    encrypt_error,
+    encrypt_query_result,
+    open_envelope,
+)
 from worker_manager.tx import TxDecodeError, decode_tx, tx_hash
 
 #: Room for base64 of the largest tx the ante accepts, plus the JSON around it.
@@ -92,7 +92,7 @@ def _io_key(node: Node) -> X25519KeyPair:
 def _our_contract(node: Node, address: str) -> str:
     """``address`` in canonical form if it names this node's contract (or an alias)."""
     canonical = account_address(address, "contract address")
-    if not node.ante.is_our_contract(canonical):
+    if not node.is_our_contract(canonical):
         raise LcdError(
             GrpcCode.NOT_FOUND,
             f"contract {canonical} not found; this node runs {node.identity.contract_address}",
@@ -112,7 +112,7 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 def _body_limit(node: Node) -> int:
-    return node.ante.max_tx_bytes * 4 // 3 + _BODY_SLACK
+    return node.max_tx_bytes * 4 // 3 + _BODY_SLACK
 
 
 # --- registration and compute ------------------------------------------------
@@ -304,7 +304,7 @@ async def simulate(request: Request) -> Response:
     node = _node(request)
     tx_bytes = simulate_request(await _body(request, _body_limit(node)))
     try:
-        decode_tx(tx_bytes, max_tx_bytes=node.ante.max_tx_bytes)
+        decode_tx(tx_bytes, max_tx_bytes=node.max_tx_bytes)
     except TxDecodeError as exc:
         raise LcdError(GrpcCode.INVALID_ARGUMENT, exc.raw_log) from exc
     return json_response(views.simulate_json(gas_estimate(len(tx_bytes))))

@@ -19,7 +19,9 @@ import json
 from typing import Any
 
 from worker_manager.contract.error import error_json
-from worker_manager.lcd.encryption import (
+from worker_manager.lcd.views import JsonObject, rfc3339
+from worker_manager.node.deliver import CODE_CONTRACT_FAILED
+from worker_manager.secret.encryption import (
     EnvelopeError,
     MessageKey,
     X25519KeyPair,
@@ -27,10 +29,8 @@ from worker_manager.lcd.encryption import (
     encrypt_execute_result,
     envelope_key,
 )
-from worker_manager.lcd.views import JsonObject, rfc3339
-from worker_manager.node.deliver import CODE_CONTRACT_FAILED
-from worker_manager.store.ledger import TxRecord
 from worker_manager.tx import DecodedTx, decode_tx, encode_tx_msg_data, tx_to_json
+from worker_manager.tx.records import TxRecord
 
 COMPUTE_CODESPACE = "compute"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from worker_manager import __version__
 from worker_manager.node.identity import ChainIdentity
-from worker_manager.node.node import AccountInfo
+from worker_manager.node.queries import AccountInfo
 from worker_manager.tx import SECP256K1_PUBKEY_TYPE_URL
 
 BASE_ACCOUNT_TYPE_URL = "/cosmos.auth.v1beta1.BaseAccount"

@@ -17,6 +17,7 @@ from worker_manager.contract.msg import parse_loaded_execute, runs_while_paused
 from worker_manager.node.deliver import account_number_for
 from worker_manager.node.identity import ChainIdentity
 from worker_manager.node.pending import ContractCall, PendingTx
+from worker_manager.secret.encryption import EnvelopeError
 from worker_manager.tx import DecodedTx, TxDecodeError, decode_tx, verify_tx_signature
 
 #: Cosmos SDK codes (codespace ``sdk``) used for ante refusals.
@@ -127,8 +128,10 @@ class CheckState:
 Decrypt = Callable[[bytes], tuple[bytes, Any]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class AnteContext:
+    """What the ante checks need of the node, fixed when the node is built."""
+
     identity: ChainIdentity
     check_state: CheckState
     is_paused: Callable[[], bool]
@@ -136,7 +139,7 @@ class AnteContext:
     max_tx_bytes: int
     decrypt: Decrypt | None = None
     #: Other addresses clients may use for this node's contract (see
-    #: :data:`worker_manager.lcd.aliases.CONTRACT_ALIASES`); executes sent to them
+    #: :data:`worker_manager.secret.aliases.CONTRACT_ALIASES`); executes sent to them
     #: run on the one contract.
     contract_aliases: frozenset[str] = frozenset()
 
@@ -162,10 +165,14 @@ def _message_json(ctx: AnteContext, index: int, raw: bytes) -> Any:
         first_error = plain_error
     try:
         plaintext, _key = ctx.decrypt(raw)
-    except AnteError:
+    except EnvelopeError as exc:
         if raw.lstrip()[:1] == b"{":  # meant as plaintext JSON: say what is wrong with it
             raise _refusal(index, first_error) from first_error
-        raise
+        raise AnteError(
+            "invalid_message",
+            CODE_UNKNOWN_REQUEST,
+            f"cannot open the encrypted contract message ({exc.kind}): {exc}: unknown request",
+        ) from exc
     try:
         return load_json(plaintext)
     except ContractError as exc:
@@ -218,8 +225,25 @@ def _signature_error(ctx: AnteContext, decoded: DecodedTx, account_number: int) 
     )
 
 
+def reserve_sequence(check_state: CheckState, tx: PendingTx) -> None:
+    """Take ``tx``'s sequence for its signer, or refuse it (another tx took it meanwhile).
+
+    The last ante check, made at the moment the tx joins the queue for a block, so
+    a signer's txs queue in sequence order."""
+    if tx.kind != "signed" or tx.sequence is None:
+        return
+    if not check_state.reserve(tx.sender, tx.sequence):
+        raise AnteError(
+            "wrong_sequence",
+            CODE_WRONG_SEQUENCE,
+            f"account sequence mismatch, expected {check_state.next_sequence(tx.sender)}, "
+            f"got {tx.sequence}: incorrect account sequence",
+        )
+
+
 def check_tx(ctx: AnteContext, tx_bytes: bytes) -> PendingTx:
-    """Run every ante check on ``tx_bytes``; reserve its sequence and return it for a block."""
+    """Run every ante check on ``tx_bytes`` but the sequence reservation
+    (:func:`reserve_sequence`, made when the tx queues); return it for a block."""
     try:
         decoded = decode_tx(tx_bytes, max_tx_bytes=ctx.max_tx_bytes)
     except TxDecodeError as exc:
@@ -253,13 +277,6 @@ def check_tx(ctx: AnteContext, tx_bytes: bytes) -> PendingTx:
             "the contract is paused by its admin; only admin messages and liveliness "
             "answers are accepted",
             OWN_CODESPACE,
-        )
-    if not ctx.check_state.reserve(sender, decoded.sequence):
-        raise AnteError(
-            "wrong_sequence",
-            CODE_WRONG_SEQUENCE,
-            f"account sequence mismatch, expected {ctx.check_state.next_sequence(sender)}, "
-            f"got {decoded.sequence}: incorrect account sequence",
         )
     return PendingTx(
         hash=decoded.tx_hash,

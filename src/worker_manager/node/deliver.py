@@ -27,10 +27,11 @@ from worker_manager.contract.error import Unauthorized
 from worker_manager.contract.msg import EpochTick, message_name
 from worker_manager.contract.response import Response
 from worker_manager.node.identity import ChainIdentity
-from worker_manager.node.pending import ContractCall, PendingTx, TxResult, gas_estimate
+from worker_manager.node.pending import ContractCall, PendingTx, TxOutcome, gas_estimate
 from worker_manager.store import Session
 from worker_manager.store.buffered import BufferedStorage
-from worker_manager.store.ledger import Account, BlockRecord, Ledger, TxRecord
+from worker_manager.store.ledger import Ledger
+from worker_manager.tx.records import AccountRecord, BlockRecord, TxRecord
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def block_hash(previous: str, height: int, time_ns: int, tx_hashes: list[str]) -
 @dataclass(frozen=True, slots=True)
 class BlockOutcome:
     block: BlockRecord
-    results: list[TxResult]
+    results: list[TxOutcome]
 
 
 def _events(
@@ -103,16 +104,16 @@ class AccountBuffer:
     def __init__(self, ledger: Ledger, signers: list[str]) -> None:
         self._ledger = ledger
         stored = ledger.get_accounts(sorted(set(signers)))
-        self._loaded: dict[str, Account | None] = {a: stored.get(a) for a in signers}
-        self._current: dict[str, Account] = {}
+        self._loaded: dict[str, AccountRecord | None] = {a: stored.get(a) for a in signers}
+        self._current: dict[str, AccountRecord] = {}
 
-    def get(self, address: str, height: int) -> Account:
+    def get(self, address: str, height: int) -> AccountRecord:
         if address in self._current:
             return self._current[address]
         if address not in self._loaded:
             self._loaded[address] = self._ledger.get_account(address)
         stored = self._loaded[address]
-        return stored or Account(
+        return stored or AccountRecord(
             address=address,
             account_number=account_number_for(address),
             sequence=0,
@@ -120,7 +121,7 @@ class AccountBuffer:
             first_height=height,
         )
 
-    def put(self, account: Account) -> None:
+    def put(self, account: AccountRecord) -> None:
         self._current[account.address] = account
 
     def flush(self) -> None:
@@ -140,7 +141,7 @@ def _apply_ante(accounts: AccountBuffer, tx: PendingTx, height: int) -> str | No
             "incorrect account sequence"
         )
     accounts.put(
-        Account(
+        AccountRecord(
             address=account.address,
             account_number=account.account_number,
             sequence=account.sequence + 1,
@@ -172,8 +173,8 @@ def _result(
     events: list[dict[str, Any]] | None = None,
     exception: ContractError | None = None,
     failed_msg_index: int | None = None,
-) -> TxResult:
-    return TxResult(
+) -> TxOutcome:
+    return TxOutcome(
         hash=tx.hash,
         height=place.height,
         index=place.index,
@@ -198,7 +199,7 @@ def _run(
         if tx.kind != "sudo":  # pragma: no cover - the ante never parses sudo messages
             raise Unauthorized(tx.sender, "the node itself")
         return contract.sudo(Deps(storage, api), env, call.msg)
-    info = MessageInfo(sender=tx.sender, funds=call.funds)
+    info = MessageInfo(sender=tx.sender, funds=call.funds, evidence=call.evidence)
     return contract.execute(Deps(storage, api), env, info, call.msg)
 
 
@@ -210,7 +211,7 @@ def deliver_tx(
     tx: PendingTx,
     *,
     place: _TxPlace,
-) -> TxResult:
+) -> TxOutcome:
     """Run one tx on the block's buffers and say how it went."""
     ante_error = _apply_ante(accounts, tx, place.height)
     if ante_error is not None:
@@ -289,7 +290,7 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\\x00")
 
 
-def record_of(tx: PendingTx, result: TxResult) -> TxRecord:
+def record_of(tx: PendingTx, result: TxOutcome) -> TxRecord:
     """The tx log's row for ``tx``: every text in it storable whatever the tx held."""
     return TxRecord(
         hash=tx.hash,
@@ -312,6 +313,7 @@ def record_of(tx: PendingTx, result: TxResult) -> TxRecord:
         memo=_storable(tx.memo),
         time_ns=result.time_ns,
         failed_msg_index=result.failed_msg_index,
+        inputs=tx.inputs_json(),
     )
 
 

@@ -21,9 +21,9 @@ from worker_manager.contract import (
 from worker_manager.contract.validate import canonical_address
 from worker_manager.node.deliver import block_hash, record_of
 from worker_manager.node.identity import ChainIdentity, validate_chain_id
-from worker_manager.node.pending import PendingTx, TxResult
+from worker_manager.node.pending import PendingTx, TxOutcome
 from worker_manager.store import Session
-from worker_manager.store.ledger import BlockRecord
+from worker_manager.tx.records import BlockRecord
 
 
 def genesis_tx_hash(admin: str, instantiate_msg: dict[str, Any], time_ns: int) -> str:
@@ -62,7 +62,7 @@ def write_genesis(
     pending = PendingTx(
         hash=tx_hash, kind="genesis", sender=admin, calls=(), instantiate_msg=instantiate_msg
     )
-    result = TxResult(
+    result = TxOutcome(
         hash=tx_hash,
         height=1,
         index=0,

@@ -1,15 +1,16 @@
-"""The contract's host functions: challenges from the node's secret seed, and
-attestation verification against the node's collateral.
+"""The contract's host functions: challenges from the node's secret seed, and judging
+attestation evidence under the admin's policy.
 
 Liveliness challenges are ``HMAC-SHA256(k, epoch)`` with ``k`` derived from the
 home's ``secrets/node.seed``: every node that shares the seed (and database)
 gives the same challenge, a replay of the log can check old answers, and nobody
 without the seed can compute a future epoch's challenge ahead of time.
 
-Attestation verdicts come from :mod:`worker_manager.attestation` with the
-collateral and NVIDIA RIMs the node holds (imported by the operator or fetched
-from a PCCS, outside any transaction), at the block time: the same inputs give
-the same verdict, so a replay of the log does too.
+Attestation: the node examined each report before its block (collateral, dcap-qvl,
+GPU evidence: :mod:`worker_manager.node.examiner`) and recorded the evidence with
+the tx; here that evidence is only judged under the policy, which is pure and
+cheap. So the host reads no collateral, and a replay of the log gives the same
+verdicts from the recorded evidence.
 """
 
 import hmac
@@ -18,43 +19,34 @@ from functools import lru_cache
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from worker_manager.attestation import (
-    AttestationPolicy,
-    CollateralSource,
-    MemoryCollateralStore,
-    Verdict,
-    WorkerKeyBinding,
-    verify_attestation,
-)
-from worker_manager.attestation.nvidia.rim import MemoryRimStore, RimSource
+from worker_manager.attestation import AttestationPolicy, Verdict, WorkerKeyBinding
+from worker_manager.attestation.evidence import Evidence
+from worker_manager.attestation.judge import judge, not_examined
 from worker_manager.attestation.policy import PolicyError
-from worker_manager.attestation.verify import verify_attestation_with_root_ca
 from worker_manager.contract.deps import AttestationOutcome
+from worker_manager.contract.state import StoredPolicy
 
 _INFO = b"worker-manager/liveliness/v1"
 
 
+@lru_cache(maxsize=16)
+def typed_policy(policy_json: str) -> AttestationPolicy:
+    """The policy behind its canonical JSON, parsed once per distinct policy."""
+    return AttestationPolicy.from_json(policy_json)
+
+
+@lru_cache(maxsize=256)
+def _evidence(text: str) -> Evidence:
+    return Evidence.from_json(text)
+
+
 class HostApi:
-    """:class:`~worker_manager.contract.deps.Api` for a node.
+    """:class:`~worker_manager.contract.deps.Api` for a node (and for replays)."""
 
-    ``test_root_ca_der`` replaces Intel's root with a test PKI's, for tests of
-    synthetic quotes only: no setting or command exposes it.
-    """
-
-    def __init__(
-        self,
-        seed: bytes,
-        *,
-        collateral: CollateralSource | None = None,
-        rims: RimSource | None = None,
-        test_root_ca_der: bytes | None = None,
-    ) -> None:
+    def __init__(self, seed: bytes) -> None:
         if len(seed) < 16:
             raise ValueError("the node seed must hold at least 16 bytes")
         self._key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(seed)
-        self.collateral: CollateralSource = collateral or MemoryCollateralStore()
-        self.rims: RimSource = rims or MemoryRimStore()
-        self._test_root = test_root_ca_der
 
     def __repr__(self) -> str:
         return "HostApi(<secret>)"
@@ -62,60 +54,35 @@ class HostApi:
     def liveliness_challenge(self, epoch: int) -> bytes:
         return _challenge(self._key, epoch)
 
-    def check_attestation_policy(self, policy_json: str) -> str:
+    def check_attestation_policy(self, policy_json: str) -> StoredPolicy:
         try:
-            return AttestationPolicy.from_json(policy_json).to_json()
+            policy = AttestationPolicy.from_json(policy_json)
         except PolicyError as exc:
             raise ValueError(str(exc)) from exc
-
-    def _verify(
-        self,
-        report: str,
-        policy: AttestationPolicy,
-        *,
-        worker_type: str,
-        now: int,
-        binding: WorkerKeyBinding | None,
-        fresh: tuple[bytes, ...],
-    ) -> Verdict:
-        if self._test_root is not None:
-            return verify_attestation_with_root_ca(
-                report,
-                root_ca_der=self._test_root,
-                collateral=self.collateral,
-                now=now,
-                policy=policy,
-                worker_type=worker_type,
-                binding=binding,
-                fresh_challenges=fresh,
-                rims=self.rims,
-            )
-        return verify_attestation(
-            report,
-            collateral=self.collateral,
-            now=now,
-            policy=policy,
-            worker_type=worker_type,
-            binding=binding,
-            fresh_challenges=fresh,
-            rims=self.rims,
+        return StoredPolicy(
+            json=policy.to_json(),
+            registration_mode=policy.registration_mode,
+            reattest_every_epochs=policy.reattest_every_epochs,
         )
 
-    def verify_attestation(
+    def judge_attestation(
         self,
         *,
-        report: str,
+        evidence: str | None,
         worker_type: str,
-        policy_json: str,
+        policy: StoredPolicy,
         now: int,
         chain_id: str,
         payment_wallet: str,
         worker_public_key: str | None,
         fresh_challenges: tuple[bytes, ...],
     ) -> AttestationOutcome:
-        policy = AttestationPolicy.from_json(policy_json)
+        rules = typed_policy(policy.json)
+        if evidence is None:
+            return _outcome(not_examined(now, rules))
+        examined = _evidence(evidence)
         verdict: Verdict | None = None
-        if policy.binding == "worker_key" and worker_public_key is not None:
+        if rules.binding == "worker_key" and worker_public_key is not None:
             # the quote commits to one of the fresh challenges: try each
             for challenge in fresh_challenges:
                 binding = WorkerKeyBinding(
@@ -124,31 +91,34 @@ class HostApi:
                     payment_wallet=payment_wallet,
                     challenge=challenge,
                 )
-                verdict = self._verify(
-                    report,
-                    policy,
+                verdict = judge(
+                    examined,
+                    policy=rules,
                     worker_type=worker_type,
                     now=now,
                     binding=binding,
-                    fresh=fresh_challenges,
+                    fresh_challenges=fresh_challenges,
                 )
                 if "binding_mismatch" not in verdict.reasons:
                     break
         if verdict is None:
-            verdict = self._verify(
-                report,
-                policy,
+            verdict = judge(
+                examined,
+                policy=rules,
                 worker_type=worker_type,
                 now=now,
-                binding=None,
-                fresh=fresh_challenges,
+                fresh_challenges=fresh_challenges,
             )
-        return AttestationOutcome(
-            status=verdict.status.value,
-            reasons=tuple(verdict.reasons),
-            message=verdict.message,
-            verdict_json=verdict.to_json(),
-        )
+        return _outcome(verdict)
+
+
+def _outcome(verdict: Verdict) -> AttestationOutcome:
+    return AttestationOutcome(
+        status=verdict.status.value,
+        reasons=tuple(verdict.reasons),
+        message=verdict.message,
+        verdict_json=verdict.to_json(),
+    )
 
 
 @lru_cache(maxsize=64)

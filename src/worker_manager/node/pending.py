@@ -27,6 +27,8 @@ class ContractCall:
     msg: ExecuteMsg | SudoMsg
     msg_json: Any
     funds: tuple[Coin, ...] = ()
+    #: ``(evidence key, evidence JSON)`` of the reports the node examined for it.
+    evidence: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -36,7 +38,7 @@ class ContractCall:
 
 
 @dataclass(frozen=True, slots=True)
-class TxResult:
+class TxOutcome:
     """The outcome of a tx in its block; ``code`` 0 is success."""
 
     hash: str
@@ -80,7 +82,14 @@ class PendingTx:
     #: Set when the database refused this tx's writes: it then fails alone in its block
     #: (its sequence is used), and this says why (see ``node/isolation.py``).
     unwritable: str | None = None
-    future: Future[TxResult] = field(default_factory=Future)
+    future: Future[TxOutcome] = field(default_factory=Future)
+
+    def inputs_json(self) -> str | None:
+        """What the node vouched for with each message (the tx log's ``inputs``)."""
+        if not any(c.evidence for c in self.calls):
+            return None
+        inputs = [{"evidence": dict(c.evidence)} for c in self.calls]
+        return json.dumps(inputs, separators=(",", ":"), sort_keys=True)
 
     def messages_json(self) -> list[dict[str, Any]]:
         if self.instantiate_msg is not None:

@@ -22,7 +22,6 @@ from worker_manager.node.genesis import write_genesis
 from worker_manager.node.identity import ChainIdentity
 from worker_manager.node.pending import ContractCall, PendingTx, TxKind
 from worker_manager.store import Session, Store
-from worker_manager.store.ledger import TxRecord
 from worker_manager.store.tables import (
     accounts,
     contract_state,
@@ -33,6 +32,7 @@ from worker_manager.store.tables import (
     workers,
 )
 from worker_manager.tx import decode_tx
+from worker_manager.tx.records import TxRecord
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +66,15 @@ class ReplayReport:
 def _pending(record: TxRecord) -> PendingTx:
     calls = []
     unwritable = "as recorded" if record.error == UNWRITABLE_ERROR else None
-    for entry in [] if unwritable else json.loads(record.messages):
+    entries = [] if unwritable else json.loads(record.messages)
+    inputs = json.loads(record.inputs) if record.inputs else [{} for _ in entries]
+    for entry, given in zip(entries, inputs, strict=True):
         funds = tuple(Coin(f["denom"], f["amount"]) for f in entry.get("funds", []))
         msg: ExecuteMsg | SudoMsg = (
             parse_sudo(entry["msg"]) if record.kind == "sudo" else parse_execute(entry["msg"])
         )
-        calls.append(ContractCall(msg, entry["msg"], funds))
+        evidence = tuple(sorted(given.get("evidence", {}).items()))
+        calls.append(ContractCall(msg, entry["msg"], funds, evidence))
     public_key = None
     if record.kind == "signed" and record.tx_bytes is not None:
         public_key = decode_tx(record.tx_bytes).signer.public_key

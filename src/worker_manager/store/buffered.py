@@ -17,7 +17,14 @@ from typing import Final
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from worker_manager.contract.state import Config, LivelinessState, Subscriber, Worker, WorkReport
+from worker_manager.contract.state import (
+    Config,
+    LivelinessState,
+    StoredPolicy,
+    Subscriber,
+    Worker,
+    WorkReport,
+)
 from worker_manager.store.storage import SqlStorage, report_values, worker_values
 from worker_manager.store.tables import subscribers, worker_reports, workers
 
@@ -33,7 +40,7 @@ MISSING: Final = _Missing()
 class _Layer:
     config: Config | _Missing = MISSING
     liveliness: LivelinessState | _Missing = MISSING
-    policy: str | _Missing | None = MISSING
+    policy: StoredPolicy | _Missing | None = MISSING
     workers: dict[str, Worker | None] = field(default_factory=dict)
     #: worker public key -> addresses written in this layer with that key
     keys: dict[str, set[str]] = field(default_factory=dict)
@@ -90,7 +97,7 @@ class BufferedStorage:
         self._tx = _Layer()
         self._db_config: Config | _Missing | None = MISSING
         self._db_liveliness: LivelinessState | _Missing = MISSING
-        self._db_policy: str | _Missing | None = MISSING
+        self._db_policy: StoredPolicy | _Missing | None = MISSING
         self._db_work_reports: dict[tuple[str, int], bool] = {}
         self._db_workers: dict[str, Worker | None] = {}
         self._db_subscribers: dict[str, Subscriber | None] = {}
@@ -131,7 +138,7 @@ class BufferedStorage:
     def save_liveliness(self, state: LivelinessState) -> None:
         self._tx.liveliness = state
 
-    def load_attestation_policy(self) -> str | None:
+    def load_attestation_policy(self) -> StoredPolicy | None:
         for layer in (self._tx, self._block):
             if not isinstance(layer.policy, _Missing):
                 return layer.policy
@@ -139,8 +146,8 @@ class BufferedStorage:
             self._db_policy = self._base.load_attestation_policy()
         return self._db_policy
 
-    def save_attestation_policy(self, policy_json: str | None) -> None:
-        self._tx.policy = policy_json
+    def save_attestation_policy(self, policy: StoredPolicy | None) -> None:
+        self._tx.policy = policy
 
     # work reports -----------------------------------------------------------
 

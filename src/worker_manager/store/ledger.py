@@ -6,55 +6,13 @@ by hash, and let the whole contract state be rebuilt from height 1.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
 
 from worker_manager.store.tables import accounts, blocks, txs
+from worker_manager.tx.records import AccountRecord, BlockRecord, TxRecord
 
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    address: str
-    account_number: int
-    sequence: int
-    public_key: str | None
-    first_height: int
-
-
-@dataclass(frozen=True, slots=True)
-class BlockRecord:
-    height: int
-    time_ns: int
-    tx_count: int
-    hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class TxRecord:
-    """One transaction as committed. ``messages`` is JSON (plaintext contract messages)."""
-
-    hash: str
-    height: int
-    tx_index: int
-    kind: str
-    sender: str
-    sequence: int | None
-    tx_bytes: bytes | None
-    messages: str
-    code: int
-    codespace: str
-    error: str | None
-    log: str
-    data: bytes
-    events: str
-    gas_wanted: int
-    gas_used: int
-    fee: str
-    memo: str
-    time_ns: int
-    #: Which message of a failed tx failed (None when it succeeded or failed before any).
-    failed_msg_index: int | None = None
+__all__ = ["AccountRecord", "BlockRecord", "Ledger", "TxRecord"]
 
 
 def _tx(row: RowMapping) -> TxRecord:
@@ -79,6 +37,7 @@ def _tx(row: RowMapping) -> TxRecord:
         memo=row["memo"],
         time_ns=row["time_ns"],
         failed_msg_index=row["failed_msg_index"],
+        inputs=row["inputs"],
     )
 
 
@@ -88,7 +47,7 @@ class Ledger:
 
     # accounts -------------------------------------------------------------
 
-    def get_account(self, address: str) -> Account | None:
+    def get_account(self, address: str) -> AccountRecord | None:
         row = (
             self._conn.execute(select(accounts).where(accounts.c.address == address))
             .mappings()
@@ -96,7 +55,7 @@ class Ledger:
         )
         if row is None:
             return None
-        return Account(
+        return AccountRecord(
             address=row["address"],
             account_number=row["account_number"],
             sequence=row["sequence"],
@@ -104,7 +63,7 @@ class Ledger:
             first_height=row["first_height"],
         )
 
-    def save_account(self, account: Account) -> None:
+    def save_account(self, account: AccountRecord) -> None:
         values = {
             "account_number": account.account_number,
             "sequence": account.sequence,
@@ -122,15 +81,15 @@ class Ledger:
         rows = self._conn.execute(select(accounts.c.address, accounts.c.sequence))
         return {str(address): int(sequence) for address, sequence in rows}
 
-    def get_accounts(self, addresses: list[str]) -> dict[str, Account]:
+    def get_accounts(self, addresses: list[str]) -> dict[str, AccountRecord]:
         """Many accounts in a few queries (a block's signers)."""
-        found: dict[str, Account] = {}
+        found: dict[str, AccountRecord] = {}
         for start in range(0, len(addresses), 500):
             chunk = addresses[start : start + 500]
             for row in self._conn.execute(
                 select(accounts).where(accounts.c.address.in_(chunk))
             ).mappings():
-                found[row["address"]] = Account(
+                found[row["address"]] = AccountRecord(
                     address=row["address"],
                     account_number=row["account_number"],
                     sequence=row["sequence"],
@@ -139,7 +98,7 @@ class Ledger:
                 )
         return found
 
-    def save_accounts(self, *, updated: list[Account], added: list[Account]) -> None:
+    def save_accounts(self, *, updated: list[AccountRecord], added: list[AccountRecord]) -> None:
         """Write many accounts at once (the block's sequence changes)."""
         if updated:
             self._conn.execute(

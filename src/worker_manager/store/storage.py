@@ -7,7 +7,7 @@ A worker is a row of ``workers`` plus its attestation report in
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +27,7 @@ from worker_manager.contract.state import (
     Config,
     LivelinessState,
     ServingWorker,
+    StoredPolicy,
     Subscriber,
     UsageLine,
     Worker,
@@ -47,6 +48,7 @@ from worker_manager.store.tables import (
 _CONFIG_KEY = "config"
 _LIVELINESS_KEY = "liveliness"
 _POLICY_KEY = "attestation_policy"
+_POLICY_SETTINGS = ("registration_mode", "reattest_every_epochs")
 SERVED_ATTESTATION = ("unchecked", "valid")
 
 _WORKER_COLUMNS = (
@@ -191,12 +193,32 @@ class SqlStorage:
     def save_liveliness(self, state: LivelinessState) -> None:
         self._save_state(_LIVELINESS_KEY, state.to_json())
 
-    def load_attestation_policy(self) -> str | None:
+    def load_attestation_policy(self) -> StoredPolicy | None:
         data = self._load_state(_POLICY_KEY)
-        return None if data is None or data.get("policy") is None else str(data["policy"])
+        if data is None or data.get("policy") is None:
+            return None
+        text = str(data["policy"])
+        if "registration_mode" not in data:  # kept by an earlier version: read it once here
+            settings = json.loads(text)
+            data = {**data, **{k: settings.get(k) for k in _POLICY_SETTINGS}}
+        return StoredPolicy(
+            json=text,
+            registration_mode=data["registration_mode"] or "reject",
+            reattest_every_epochs=data["reattest_every_epochs"],
+        )
 
-    def save_attestation_policy(self, policy_json: str | None) -> None:
-        self._save_state(_POLICY_KEY, {"policy": policy_json})
+    def save_attestation_policy(self, policy: StoredPolicy | None) -> None:
+        if policy is None:
+            self._save_state(_POLICY_KEY, {"policy": None})
+            return
+        self._save_state(
+            _POLICY_KEY,
+            {
+                "policy": policy.json,
+                "registration_mode": policy.registration_mode,
+                "reattest_every_epochs": policy.reattest_every_epochs,
+            },
+        )
 
     # workers --------------------------------------------------------------
 
@@ -258,21 +280,6 @@ class SqlStorage:
 
     def count_workers(self) -> int:
         return int(self._conn.execute(select(func.count()).select_from(workers)).scalar_one())
-
-    def worker_types(self) -> list[str]:
-        query = select(workers.c.worker_type).distinct().order_by(workers.c.worker_type)
-        return [str(t) for t in self._conn.execute(query).scalars()]
-
-    def workers_of_type(self, worker_type: str | None, *, limit: int) -> Sequence[Worker]:
-        query = (
-            select(*_WORKER_COLUMNS)
-            .select_from(_WORKERS_JOINED)
-            .order_by(workers.c.ip_address)
-            .limit(limit)
-        )
-        if worker_type is not None:
-            query = query.where(workers.c.worker_type == worker_type)
-        return [worker_from_row(r) for r in self._conn.execute(query).mappings()]
 
     @staticmethod
     def _served(query: Any, min_index: int, min_attested_index: int | None) -> Any:

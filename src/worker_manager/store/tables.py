@@ -164,6 +164,8 @@ txs = Table(
     Column("memo", Text, nullable=False),
     Column("time_ns", BigInteger, nullable=False),
     Column("failed_msg_index", Integer, nullable=True),
+    # per message, the inputs the node vouched for (attestation evidence), as JSON
+    Column("inputs", Text, nullable=True),
     Index("ix_txs_height_tx_index", "height", "tx_index", unique=True),
     Index("ix_txs_sender", "sender", "height"),
 )

@@ -183,7 +183,7 @@ def build_execute_tx(
     """One ``MsgExecuteContract`` from ``key``'s address to ``contract``, signed.
 
     ``msg`` is the already encrypted envelope
-    (:func:`worker_manager.lcd.encryption.seal_envelope`).
+    (:func:`worker_manager.secret.encryption.seal_envelope`).
     """
     message = ExecuteContractMsg(
         sender=key.address, contract=contract, msg=msg, sent_funds=tuple(sent_funds)

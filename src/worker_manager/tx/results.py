@@ -26,7 +26,7 @@ def encode_tx_msg_data(results: Sequence[bytes]) -> bytes:
     """``TxMsgData`` for execute results, one per message, in message order.
 
     Each item is ``MsgExecuteContractResponse.data``: for Secret clients, the
-    encrypted result (:func:`worker_manager.lcd.encryption.encrypt_execute_result`).
+    encrypted result (:func:`worker_manager.secret.encryption.encrypt_execute_result`).
     """
     data = abci_pb2.TxMsgData()
     for result in results:

@@ -101,7 +101,7 @@ DEFAULT_FEE: Final = fee_for_gas()
 class ExecuteContractMsg:
     """``secret.compute.v1beta1.MsgExecuteContract`` with bech32 addresses.
 
-    ``msg`` is the encrypted envelope (see :mod:`worker_manager.lcd.encryption`),
+    ``msg`` is the encrypted envelope (see :mod:`worker_manager.secret.encryption`),
     kept as the exact bytes the sender signed.
     """
 

@@ -1,11 +1,20 @@
-"""NVIDIA certificate chains: the pinned roots, offline chain checks, and the FWID.
+"""NVIDIA certificate chains: the pinned roots and the chain checks.
 
-Chains are checked with ``cryptography`` one link at a time: each certificate
-must be directly issued (name and signature) by the next, the last by the
-pinned root; issuers must be CAs allowed to sign certificates, path lengths
-are respected, unknown critical extensions are refused, and, when a time is
-given, every certificate including the root must be valid then. The time is
-always a parameter; nothing here reads the clock.
+GPU device chains are checked by ``cryptography``'s X.509 path validation
+(:func:`verify_chain`) against the pinned NVIDIA Device Identity CA, at the
+time passed in; nothing here reads the clock. The policy is the library's
+web-PKI CA profile for the CAs, and for the leaf only what the SPDM check
+needs: it may sign (keyUsage ``digitalSignature`` when the extension is
+there) and it is not a CA. Web-PKI leaf rules that mean nothing for a GPU (a
+subjectAltName, serverAuth/clientAuth key usages) are not asked for.
+
+RIM signing chains cannot use that verifier: two of NVIDIA's RIM CAs encode
+2023 validity dates as GeneralizedTime, which RFC 5280 section 4.1.2.5
+forbids and the library always refuses (``validity dates between 1950 and
+2049 must be UtcTime``; no policy option turns this off). They are checked
+link by link by :func:`verify_chain_links`, the smallest check that stays
+sound: every signature is verified by ``cryptography``
+(``verify_directly_issued_by``) and only the CA rules are ours.
 
 Revocation (OCSP) is *not* checked: it needs NVIDIA's OCSP service. Verdicts
 say so (``ocsp: unchecked``).
@@ -14,25 +23,29 @@ say so (``ocsp: unchecked``).
 import functools
 import hashlib
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from importlib import resources
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    Policy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
 
 DEVICE_ROOT_FILE = "nvidia_device_identity_ca.pem"
 DEVICE_ROOT_SHA256 = "102bf659d5419614c9d8e6aecebc80454eb26b1df6a769ac720b9a690b167b48"
 RIM_ROOT_FILE = "nvidia_corim_signing_root_ca.pem"
 RIM_ROOT_SHA256 = "12977b5115acb0381179279fffeb5a8c4d264971ebb32298023a465fa41df5d1"
 
-TCG_DICE_FWID_OIDS = frozenset({"2.23.133.5.4.1", "2.23.133.5.4.1.1"})
-# DER of OID 2.16.840.1.101.3.4.2.2 (SHA-384) followed by OCTET STRING of 48 bytes
-_SHA384_FWID_PREFIX = bytes.fromhex("0609608648016503040202") + bytes.fromhex("0430")
-FWID_LEN = 48
-
 
 class ChainError(ValueError):
-    """A certificate chain does not verify; the message says which link and why."""
+    """A certificate chain does not verify; the message says why."""
 
 
 def _load_pinned(name: str, sha256: str) -> x509.Certificate:
@@ -54,6 +67,66 @@ def device_root() -> x509.Certificate:
 def rim_root() -> x509.Certificate:
     """NVIDIA CoRIM signing Root CA: the anchor of RIM signing chains."""
     return _load_pinned(RIM_ROOT_FILE, RIM_ROOT_SHA256)
+
+
+def _leaf_may_sign(_policy: Policy, _cert: x509.Certificate, usage: x509.KeyUsage | None) -> None:
+    if usage is not None and not usage.digital_signature:
+        raise ValueError("the leaf's keyUsage does not allow digitalSignature")
+
+
+def _leaf_is_not_ca(
+    _policy: Policy, _cert: x509.Certificate, constraints: x509.BasicConstraints | None
+) -> None:
+    if constraints is not None and constraints.ca:
+        raise ValueError("the leaf is a CA")
+
+
+def _leaf_policy() -> ExtensionPolicy:
+    return (
+        ExtensionPolicy.permit_all()
+        .may_be_present(x509.KeyUsage, Criticality.AGNOSTIC, _leaf_may_sign)
+        .may_be_present(x509.BasicConstraints, Criticality.AGNOSTIC, _leaf_is_not_ca)
+    )
+
+
+def _as_datetime(now: int) -> datetime:
+    try:
+        return datetime.fromtimestamp(now, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ChainError(f"time {now} is outside the range certificates can express") from exc
+
+
+def verify_chain(
+    chain: Sequence[x509.Certificate], root: x509.Certificate, *, now: int
+) -> tuple[x509.Certificate, ...]:
+    """Check ``chain`` (leaf first, then intermediates in any order) against ``root`` at ``now``.
+
+    Returns the validated path, leaf first and ``root`` last; raises ChainError.
+    """
+    if not chain:
+        raise ChainError("the chain is empty")
+    verifier = (
+        PolicyBuilder()
+        .store(Store([root]))
+        .time(_as_datetime(now))
+        .extension_policies(
+            ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=_leaf_policy()
+        )
+        .build_client_verifier()
+    )
+    try:
+        verified = verifier.verify(chain[0], list(chain[1:]))
+    except (VerificationError, ValueError) as exc:  # ValueError: a field that does not parse
+        raise ChainError(f"the chain does not verify to the pinned root: {exc}") from exc
+    return tuple(verified.chain)
+
+
+def validity_window(chain: Sequence[x509.Certificate]) -> tuple[int, int]:
+    """(latest notBefore, earliest notAfter) over ``chain``, in unix seconds."""
+    return (
+        max(int(c.not_valid_before_utc.timestamp()) for c in chain),
+        min(int(c.not_valid_after_utc.timestamp()) for c in chain),
+    )
 
 
 def _check_issuer(issuer: x509.Certificate, below: int, where: str) -> None:
@@ -79,21 +152,15 @@ def _check_extensions(cert: x509.Certificate, where: str) -> None:
             raise ChainError(f"{where}: unknown critical extension {extension.oid.dotted_string}")
 
 
-def validity_window(chain: Sequence[x509.Certificate]) -> tuple[int, int]:
-    """(latest notBefore, earliest notAfter) over ``chain``, in unix seconds."""
-    return (
-        max(int(c.not_valid_before_utc.timestamp()) for c in chain),
-        min(int(c.not_valid_after_utc.timestamp()) for c in chain),
-    )
-
-
-def verify_chain(
-    chain: Sequence[x509.Certificate], root: x509.Certificate, *, now: int | None
+def verify_chain_links(
+    chain: Sequence[x509.Certificate], root: x509.Certificate
 ) -> tuple[x509.Certificate, ...]:
-    """Check ``chain`` (leaf first, root optional at the end) against the pinned ``root``.
+    """Check ``chain`` (leaf first, in order, root optional at the end) link by link to ``root``.
 
-    Returns the full path ending in ``root``. ``now=None`` skips the validity
-    dates (used when the check time is not known yet); raises ChainError.
+    Only for chains :func:`verify_chain` cannot read (see the module
+    docstring). Dates are not checked: the caller keeps
+    :func:`validity_window` of the returned path and compares it with the
+    verification time. Returns the path ending in ``root``; raises ChainError.
     """
     root_der = root.public_bytes(Encoding.DER)
     certs = list(chain)
@@ -114,24 +181,4 @@ def verify_chain(
             _check_extensions(cert, where)
         except ValueError as exc:  # a malformed extension (ChainError is a ValueError too)
             raise ChainError(str(exc)) from exc
-    if now is not None:
-        start, end = validity_window(path)
-        if not start <= now <= end:
-            raise ChainError(f"the chain is valid from {start} to {end}, not at {now}")
     return path
-
-
-def fwid_from_certificate(cert: x509.Certificate) -> bytes | None:
-    """The SHA-384 FWID in the TCG DICE extension of a Hopper leaf, or None.
-
-    The FWID is the last element of the extension: ``OID sha384, OCTET STRING (48)``.
-    """
-    for extension in cert.extensions:
-        if extension.oid.dotted_string not in TCG_DICE_FWID_OIDS:
-            continue
-        value = extension.value
-        raw = value.value if isinstance(value, x509.UnrecognizedExtension) else b""
-        tail = raw[-(FWID_LEN + len(_SHA384_FWID_PREFIX)) :]
-        if tail.startswith(_SHA384_FWID_PREFIX):
-            return tail[len(_SHA384_FWID_PREFIX) :]
-    return None

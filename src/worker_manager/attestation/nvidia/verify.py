@@ -28,12 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from worker_manager.attestation.errors import CERTIFICATE_PARSE_ERRORS, AttestationError, Reason
-from worker_manager.attestation.nvidia.certs import (
-    ChainError,
-    device_root,
-    fwid_from_certificate,
-    verify_chain,
-)
+from worker_manager.attestation.nvidia.certs import ChainError, device_root, verify_chain
+from worker_manager.attestation.nvidia.dice import fwid_from_certificate
 from worker_manager.attestation.nvidia.evidence import GpuEvidence, GpuEvidenceItem
 from worker_manager.attestation.nvidia.rim import DriverRim, RimSource
 from worker_manager.attestation.nvidia.spdm import SpdmMeasurements, parse_spdm

@@ -8,7 +8,7 @@ clients cache it for the life of their client object.
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from worker_manager.lcd.encryption import KEY_SIZE, X25519KeyPair
+from worker_manager.secret.encryption import KEY_SIZE, X25519KeyPair
 
 _INFO = b"worker-manager/lcd/x25519/v1"
 

@@ -1,0 +1,148 @@
+"""Serving a home: start-up in an order that leaves nothing half done, then the node's life.
+
+1. the listening socket is bound, so a taken port changes nothing in the home (not
+   even a first-run development home is created);
+2. the development home is created if there is none and none was named;
+3. the home's serve lock is taken, so a home another node serves is refused before
+   its database is touched;
+4. the database is migrated, the node built and served until SIGINT/SIGTERM; then
+   the queued txs commit, the store closes, and the lock is released.
+"""
+
+import contextlib
+import logging
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from worker_manager.api import create_app
+from worker_manager.api.rate_limit import RateLimiter
+from worker_manager.api.server import ListenError, bind_listeners, run_server
+from worker_manager.application.errors import BadInput, Failed, Unavailable
+from worker_manager.application.homes import DevHome, create_dev_home, load_settings
+from worker_manager.home import exposed_files, is_initialised
+from worker_manager.node import NodeNotInitialised
+from worker_manager.node.bootstrap import build_node
+from worker_manager.serve_lock import HomeInUse, serve_lock, serving_pid
+from worker_manager.settings import Settings, SettingsError, environment, listen_address
+from worker_manager.store import SchemaError
+
+log = logging.getLogger("worker_manager")
+
+#: The block producer and the HTTP loop share the GIL; each database call of the
+#: producer gives it up, and by default it waits up to 5 ms to get it back. A shorter
+#: switch interval keeps blocks flowing under load (see bench/README.md).
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """What the command line may set over the home's config (None: the config's)."""
+
+    host: str | None = None
+    port: int | None = None
+    log_level: str | None = None
+
+
+def _settings(home: Path, options: ServeOptions) -> Settings:
+    settings = load_settings(home)
+    return settings.with_changes(
+        host=options.host or settings.host,
+        port=options.port or settings.port,
+        log_level=options.log_level or settings.log_level,
+    )
+
+
+def _listen(home: Path, host: str, port: int) -> list[socket.socket]:
+    try:
+        return bind_listeners(host, port)
+    except ListenError as exc:
+        pid = serving_pid(home) if exc.taken else None
+        served = f"\n  (the node with pid {pid} serves {home})" if pid else ""
+        raise Unavailable(f"{exc}{served}") from exc
+
+
+def _warn_if_exposed(settings: Settings) -> None:
+    exposed = exposed_files(settings)
+    if exposed:
+        log.warning(
+            "other users may read %s; the config may hold a database password: chmod 600 %s",
+            ", ".join(f"{path} (mode {mode:o})" for path, mode in exposed),
+            " ".join(str(path) for path, _ in exposed),
+        )
+
+
+def run_node(settings: Settings, listeners: list[socket.socket]) -> None:
+    """Build the home's node and serve it on ``listeners`` until a stop signal (step 4)."""
+    _warn_if_exposed(settings)
+    try:
+        node = build_node(settings, migrate=True)
+    except (SchemaError, NodeNotInitialised) as exc:
+        raise Failed(str(exc)) from exc
+    log.info(
+        "node for chain %s, contract %s (code hash %s) at height %d; database %s",
+        node.identity.chain_id,
+        node.identity.contract_address,
+        node.identity.code_hash,
+        node.height,
+        node.store.safe_url,
+    )
+    log.info("listening on %s", settings.lcd_url)
+    node.pipeline.ticker.start()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    try:
+        limiter = RateLimiter(settings.tx_rate_per_client, settings.tx_burst_per_client)
+        run_server(create_app(node, tx_limiter=limiter), listeners, settings)
+    finally:
+        node.close()  # commit what is queued before the store closes
+        node.store.close()
+        log.info("stopped")
+
+
+def serve_home(
+    home: Path,
+    *,
+    chosen: bool,
+    options: ServeOptions,
+    on_settings: Callable[[Settings], None],
+    on_dev_home: Callable[[DevHome], None],
+) -> None:
+    """Serve ``home`` (see the module docstring) until a stop signal.
+
+    ``chosen``: the user named the home (then it must exist). ``on_settings`` is told
+    the settings once they are known (to set up logging); ``on_dev_home`` is told of a
+    development home created on a first run (to show its admin's mnemonic once).
+    Raises :class:`BadInput`, :class:`Unavailable` (a taken port, a home another node
+    serves: nothing in the home changed) or :class:`Failed`.
+    """
+    initialised = is_initialised(home)
+    if initialised:
+        settings = _settings(home, options)
+        address = (settings.host, settings.port)
+        on_settings(settings)
+    elif chosen:
+        raise BadInput(
+            f"{home} is not a worker-manager home. Create one with:\n"
+            f"  worker-manager init --home {home} --chain-id ID --admin secret1..."
+        )
+    else:
+        try:
+            default_host, default_port = listen_address(environment())
+        except SettingsError as exc:
+            raise BadInput(str(exc)) from exc
+        address = (options.host or default_host, options.port or default_port)
+    with contextlib.ExitStack() as stack:
+        listeners = _listen(home, *address)
+        for sock in listeners:
+            stack.callback(sock.close)
+        if not initialised:
+            on_dev_home(create_dev_home(home))
+            settings = _settings(home, options)
+            on_settings(settings)
+        try:
+            stack.enter_context(serve_lock(home))
+        except HomeInUse as exc:
+            raise Unavailable(str(exc)) from exc
+        run_node(settings, listeners)

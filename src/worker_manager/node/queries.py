@@ -1,0 +1,159 @@
+"""The query service: contract queries from a per-version cache, and the tx log's lookups.
+
+Answers are kept as ready bytes per query (and per canonical form of it) until the
+state they depend on moves on: the height for most, the serving version for
+``get_models`` and ``get_u_r_ls``, which change far more rarely
+(:mod:`~worker_manager.node.query_scope`). Reads run on their own snapshot of the
+store, never inside a block's write.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from worker_manager import contract
+from worker_manager.contract import Api, BlockInfo, ContractInfo, Env, QueryDeps
+from worker_manager.contract.msg import parse_query
+from worker_manager.contract.validate import canonical_address
+from worker_manager.node.ante import CheckState
+from worker_manager.node.cache import QueryCache, Versions
+from worker_manager.node.chain import ChainState
+from worker_manager.node.clock import Clock
+from worker_manager.node.deliver import account_number_for
+from worker_manager.node.query_scope import cache_scope
+from worker_manager.store import Store
+from worker_manager.store.serving_memo import MemoSqlStorage, ServingMemo
+from worker_manager.tx.records import BlockRecord, TxRecord
+
+RawQuery = bytes | str | Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainInfo:
+    """Where a client finds this node's chain: what ``GET /v1/info`` and ``info`` show."""
+
+    chain_id: str
+    contract_address: str
+    code_hash: str
+    code_id: int
+    label: str
+    admin: str
+    height: int
+    block_time_ns: int
+    workers: int
+    schema_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    """An account as clients see it: the next sequence counts accepted, queued txs."""
+
+    address: str
+    account_number: int
+    sequence: int
+    public_key: str | None
+
+
+class QueryService:
+    """Answers queries and lookups for one node (thread-safe)."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        chain: ChainState,
+        *,
+        api: Api,
+        check_state: CheckState,
+        schema_version: str,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._chain = chain
+        self._api = api
+        self._check_state = check_state
+        self._schema_version = schema_version
+        self.cache = QueryCache()
+        self.serving_memo = ServingMemo()
+
+    def _versions(self) -> Versions:
+        head = self._chain.head
+        return (head.height, head.liveliness.serving_version)
+
+    def cached_query(self, raw: bytes) -> bytes | None:
+        """The ready answer for these exact query bytes, if its state is still current."""
+        return self.cache.get(raw, self._versions())
+
+    def query(self, raw: RawQuery) -> bytes:
+        """Answer a query message with JSON bytes, or raise ``ContractError``."""
+        versions = self._versions()
+        key = raw if isinstance(raw, bytes) else None
+        if key is not None:
+            hit = self.cache.get(key, versions)
+            if hit is not None:
+                return hit
+        msg = parse_query(raw)
+        scope, canonical = cache_scope(msg)
+        if canonical is not None:
+            hit = self.cache.get(canonical, versions)
+            if hit is not None:
+                if key is not None and scope is not None:
+                    self.cache.put(key, scope, versions[scope], hit)
+                return hit
+        head = self._chain.head
+        env = Env(
+            block=BlockInfo(
+                height=head.height,
+                time_ns=max(self._clock.now_ns(), head.time_ns),
+                chain_id=self._chain.identity.chain_id,
+            ),
+            contract=ContractInfo(address=self._chain.identity.contract_address),
+        )
+        with self._store.read() as session:
+            storage = MemoSqlStorage(session.connection, self.serving_memo)
+            answer = contract.query(QueryDeps(storage, self._api), env, msg)
+        if scope is not None:
+            for cache_key in (key, canonical):
+                if cache_key is not None:
+                    self.cache.put(cache_key, scope, versions[scope], answer)
+        return answer
+
+    def info(self) -> ChainInfo:
+        identity, head = self._chain.identity, self._chain.head
+        with self._store.read() as session:
+            workers = session.contract.count_workers()
+        return ChainInfo(
+            chain_id=identity.chain_id,
+            contract_address=identity.contract_address,
+            code_hash=identity.code_hash,
+            code_id=identity.code_id,
+            label=identity.label,
+            admin=head.config.admin,
+            height=head.height,
+            block_time_ns=head.time_ns,
+            workers=workers,
+            schema_version=self._schema_version,
+        )
+
+    def get_tx(self, tx_hash: str) -> TxRecord | None:
+        with self._store.read() as session:
+            return session.ledger.get_tx(tx_hash)
+
+    def get_block(self, height: int) -> tuple[BlockRecord, list[TxRecord]] | None:
+        with self._store.read() as session:
+            block = session.ledger.get_block(height)
+            if block is None:
+                return None
+            return block, session.ledger.block_txs(height)
+
+    def get_account(self, address: str) -> AccountInfo:
+        """An account as clients see it: the next sequence includes accepted, queued txs."""
+        address = canonical_address("address", address)
+        with self._store.read() as session:
+            stored = session.ledger.get_account(address)
+        return AccountInfo(
+            address=address,
+            account_number=account_number_for(address),
+            sequence=self._check_state.next_sequence(address),
+            public_key=stored.public_key if stored else None,
+        )
