@@ -1,6 +1,7 @@
 """Shared fixtures: real stores (SQLite file, SQLite memory), actors with real keys, a node."""
 
 import hashlib
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,12 +67,25 @@ def subscriber_proof(private_key: PrivateKey = SUBSCRIBER_KEY) -> dict[str, str]
     }
 
 
-@pytest.fixture(params=["sqlite-file", "sqlite-memory"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A migrated, empty store on a real SQLite database."""
-    url = f"sqlite:///{tmp_path / 'test.db'}" if request.param == "sqlite-file" else "sqlite://"
-    s = Store(url)
-    s.migrate()
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to this code's schema, once per test process: each
+    ``store`` starts from a copy instead of running every migration again."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    template = Store(f"sqlite:///{path}")
+    template.migrate()
+    template.close()
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path, migrated_database: Path) -> Iterator[Store]:
+    """A migrated, empty store on a real SQLite file, as a home keeps one. (Storage
+    backends are held to one behaviour by tests/store/test_conformance.py, so node and
+    HTTP tests need run on one only.)"""
+    path = tmp_path / "test.db"
+    shutil.copyfile(migrated_database, path)
+    s = Store(f"sqlite:///{path}")
     yield s
     s.close()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ADMIN, API, CHAIN_ID, GENESIS_NS, WORKER_KEY, register_msg
+from tests.conftest import ADMIN, API, CHAIN_ID, GENESIS_NS, WORKER_KEY, make_node, register_msg
 from tests.helpers import ex
 from tests.server_thread import ServerThread
 from worker_manager.agent.backoff import Backoff
@@ -54,7 +54,7 @@ def test_node(tmp_path: Path) -> Iterator[ClockedNode]:
     store.migrate()
     clock = FixedClock(GENESIS_NS)
     Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=API)
-    node = Node(store, clock, api=API, block_interval_s=0)
+    node = make_node(store, clock)
     ex(node, ADMIN, register_msg(IP, worker_public_key=WORKER_KEY.public_key.hex()))
     with ServerThread(node) as url:
         yield ClockedNode(node, clock, url)

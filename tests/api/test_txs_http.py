@@ -81,6 +81,8 @@ def test_bad_requests_get_clear_errors(base_url: str) -> None:
     assert (r.status_code, r.json()["code"]) == (400, "tx_decode")
     r = httpx.post(f"{base_url}/v1/txs", json={"tx_bytes": "AA==", "mode": "block"})
     assert (r.status_code, r.json()["code"]) == (422, "invalid_request")
+    r = httpx.post(f"{base_url}/v1/txs", json={"mode": "sync"})
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_request")
     r = httpx.get(f"{base_url}/v1/txs/{'AB' * 32}")
     assert (r.status_code, r.json()["code"]) == (404, "tx_not_found")
     r = httpx.get(f"{base_url}/v1/blocks/99")

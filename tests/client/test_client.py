@@ -19,7 +19,7 @@ from tests.conftest import (
 from worker_manager.client import (
     AsyncClient,
     Client,
-    ContractError,
+    ContractRefused,
     NotFound,
     TransportError,
     TxFailed,
@@ -92,10 +92,10 @@ def test_contract_refusals_raise_tx_failed_with_the_code(base_url: str, node: No
 
 def test_queries_raise_contract_errors_with_the_code(base_url: str) -> None:
     with Client(base_url) as client:
-        with pytest.raises(ContractError) as err:
+        with pytest.raises(ContractRefused) as err:
             client.worker("10.9.9.9")
         assert err.value.code == "worker_not_found"
-        with pytest.raises(ContractError) as err:
+        with pytest.raises(ContractRefused) as err:
             client.workers(signature="00", subscriber_public_key="00")
         assert err.value.code == "invalid_signature"
         with pytest.raises(NotFound):

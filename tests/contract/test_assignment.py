@@ -63,22 +63,3 @@ def test_get_urls_follows_the_subscribers_order(node: Node) -> None:
         for i in range(64)
     }
     assert len(others) > 3  # different subscribers land on different workers
-
-
-def test_answers_are_cached_per_bucket_until_serving_changes(node: Node) -> None:
-    ex(node, ADMIN, register_msg("10.2.0.1"))
-    raw = b'{"get_urls":{"subscriber":"02aa"}}'
-    answer = node.query(raw)
-    assert node.cached_query(raw) == answer
-    node.execute(
-        ADMIN,
-        {
-            "add_subscriber": {
-                "public_key": "02"
-                + "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
-            }
-        },
-    )
-    assert node.cached_query(raw) == answer  # a new block that serves nothing new
-    ex(node, ADMIN, register_msg("10.2.0.2"))
-    assert node.cached_query(raw) is None

@@ -4,14 +4,14 @@ from a test PKI bind the registration fields; real quotes check against Intel's 
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.attestation.synthetic import TestPki
-from tests.conftest import ADMIN, CHAIN_ID, OTHER, OWNER, WORKER_KEY, make_node, register_msg
+from tests.conftest import ADMIN, CHAIN_ID, OTHER, OWNER, WORKER_KEY, register_msg
+from tests.contract.harness import ContractHarness
 from tests.helpers import data, ex, q
 from worker_manager.attestation import (
     CollateralBundle,
@@ -29,11 +29,11 @@ from worker_manager.contract.error import (
 )
 from worker_manager.node import Examiner, FixedClock, Node
 from worker_manager.node.host_api import HostApi
-from worker_manager.store import Store
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "attestation"
 SEED = b"attestation test seed".ljust(32, b".")
 IN_WINDOW = int(dt.datetime(2026, 6, 15, tzinfo=dt.UTC).timestamp())
+API_WITH_SEED = HostApi(SEED)
 KEY = WORKER_KEY.public_key.hex()
 
 
@@ -43,19 +43,27 @@ def pki() -> TestPki:
 
 
 @pytest.fixture
-def synthetic(store: Store, pki: TestPki) -> Iterator[tuple[Node, HostApi, FixedClock]]:
-    """A node trusting the test PKI (never done in production), inside its collateral window."""
-    api = HostApi(SEED)
+def clock() -> FixedClock:
+    """Inside the test PKI's collateral window."""
+    return FixedClock(IN_WINDOW * 10**9)
+
+
+@pytest.fixture
+def node(clock: FixedClock, pki: TestPki) -> ContractHarness:
+    """The contract with a host that examines against the test PKI (never in production)."""
     examiner = Examiner(
         collateral=MemoryCollateralStore([pki.collateral()]),
         rims=MemoryRimStore(),
         test_root_ca_der=pki.root_der,
     )
-    clock = FixedClock(IN_WINDOW * 10**9)
-    Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=api)
-    node = make_node(store, clock, api=api, examiner=examiner)
-    yield node, api, clock
-    node.close()
+    return ContractHarness(clock, API_WITH_SEED, chain_id=CHAIN_ID, admin=ADMIN, examiner=examiner)
+
+
+@pytest.fixture
+def synthetic(
+    node: ContractHarness, clock: FixedClock
+) -> tuple[ContractHarness, HostApi, FixedClock]:
+    return node, API_WITH_SEED, clock
 
 
 def measurements(raw: bytes) -> dict[str, Any]:
@@ -291,97 +299,33 @@ def test_a_bad_policy_is_refused(synthetic, unchanged) -> None:
         ex(node, ADMIN, {"set_attestation_policy": {"policy": {"max_collateral_age": 2**70}}})
 
 
-def test_a_real_quote_verifies_against_intels_root(store: Store) -> None:
+def test_a_real_quote_verifies_against_intels_root() -> None:
     """Sample A at its fixed time, real collateral, Intel's root: valid; later: unverified."""
     expected = json.loads((DATA / "expected.json").read_text())
     case = next(c for c in expected["cases"] if c["id"] == "dcap-qvl/tdx_v4_uptodate")
     raw = (DATA / "dcap-qvl" / "tdx_quote").read_bytes()
     bundle = CollateralBundle.from_json((DATA / case["collateral"]).read_bytes())
-    api = HostApi(SEED)
     examiner = Examiner(collateral=MemoryCollateralStore([bundle]), rims=MemoryRimStore())
     clock = FixedClock(case["verify_at"] * 10**9)
-    Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=api)
-    node = make_node(store, clock, api=api, examiner=examiner)
-    try:
-        ex(
-            node,
-            ADMIN,
-            {
-                "set_attestation_policy": {
-                    "policy": {
-                        "worker_types": {"llama3.3:70b": {"measurements": [measurements(raw)]}},
-                        "binding": "none",
-                        "require_fresh_challenge": False,
-                        "registration_mode": "mark",
-                    }
+    node = ContractHarness(clock, API_WITH_SEED, chain_id=CHAIN_ID, admin=ADMIN, examiner=examiner)
+    ex(
+        node,
+        ADMIN,
+        {
+            "set_attestation_policy": {
+                "policy": {
+                    "worker_types": {"llama3.3:70b": {"measurements": [measurements(raw)]}},
+                    "binding": "none",
+                    "require_fresh_challenge": False,
+                    "registration_mode": "mark",
                 }
-            },
-        )
-        assert (
-            data(ex(node, ADMIN, register_msg("10.0.0.1", attestation_report=raw.hex())))[
-                "attestation_status"
-            ]
-            == "valid"
-        )
-        clock.advance(60 * 86400)  # the collateral has expired
-        ex(node, ADMIN, {"reverify_workers": {"ip_addresses": ["10.0.0.1"]}})
-        found = q(node, {"get_worker": {"ip_address": "10.0.0.1"}})
-        assert found["attestation_status"] in ("unverified", "rejected")
-        assert found["served"] is False
-    finally:
-        node.close()
-
-
-def test_evidence_is_recorded_and_a_replay_needs_no_collateral(
-    synthetic, pki: TestPki, store: Store, tmp_path: Path
-) -> None:
-    """The node examines the quote before its block and records the evidence with the tx;
-    replaying the log judges that evidence with a host that holds no collateral at all."""
-    from worker_manager.node.replay import replay
-
-    node, api, _ = synthetic
-    quote = bound_quote(pki, node, api)
-    ex(node, ADMIN, {"set_attestation_policy": {"policy": policy(bytes.fromhex(quote))}})
-    outcome = ex(
-        node, ADMIN, register_msg("10.0.0.1", attestation_report=quote, worker_public_key=KEY)
+            }
+        },
     )
-    record = node.get_tx(outcome.hash)
-    assert record is not None
-    assert record.inputs is not None
-    (given,) = json.loads(record.inputs)
-    (evidence,) = given["evidence"].values()
-    assert json.loads(evidence)["claims"]["tcb_status"] == "UpToDate"
-    target = Store(f"sqlite:///{tmp_path / 'replay.db'}")
-    target.migrate()
-    try:
-        report = replay(store, target, HostApi(SEED))  # a host with no collateral, no PKI
-    finally:
-        target.close()
-    assert report.ok, report.mismatches
-
-
-def test_a_report_checked_before_a_policy_existed_is_judged_not_examined(
-    synthetic, pki: TestPki
-) -> None:
-    """A registration checked while no policy was set carries no evidence (nothing would
-    be judged). If a policy reaches the chain before it, it is judged on what was
-    examined, nothing: ``not_examined``, which a ``reject`` policy refuses."""
-    from worker_manager.contract.msg import parse_execute
-    from worker_manager.node.pending import ContractCall, PendingTx
-
-    node, api, _ = synthetic
-    quote = bound_quote(pki, node, api)
-    msg = register_msg("10.0.0.2", attestation_report=quote, worker_public_key=KEY)
-    checked_earlier = PendingTx(
-        hash="AB" * 32,
-        kind="internal",
-        sender=ADMIN,
-        calls=(ContractCall(msg=parse_execute(msg), msg_json=msg),),
-    )
-    ex(node, ADMIN, {"set_attestation_policy": {"policy": policy(bytes.fromhex(quote))}})
-    node.pipeline.admit(checked_earlier)  # queued after the policy, never examined
-    result = checked_earlier.future.result(10)
-    assert result.error == "attestation_refused"
-    assert "not_examined" in result.log
-    # sent again, it is examined and verifies
-    assert register(node, "10.0.0.2", quote)["attestation_status"] == "valid"
+    registered = data(ex(node, ADMIN, register_msg("10.0.0.1", attestation_report=raw.hex())))
+    assert registered["attestation_status"] == "valid"
+    clock.advance(60 * 86400)  # the collateral has expired
+    ex(node, ADMIN, {"reverify_workers": {"ip_addresses": ["10.0.0.1"]}})
+    found = q(node, {"get_worker": {"ip_address": "10.0.0.1"}})
+    assert found["attestation_status"] in ("unverified", "rejected")
+    assert found["served"] is False

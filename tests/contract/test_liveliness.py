@@ -1,4 +1,4 @@
-"""Liveliness: challenges, answers, status, served epochs, outages, and what is served."""
+"""Liveliness: challenges, answers, status, up epochs, outages, and what is served."""
 
 import pytest
 

@@ -163,28 +163,3 @@ def test_a_removed_address_can_be_registered_again(node: Node, worker: str) -> N
     ex(node, OWNER, {"remove_worker": {"ip_address": worker}})
     ex(node, ADMIN, register_msg(worker, payment_wallet=OTHER))
     assert get(node, worker)["payment_wallet"] == OTHER
-
-
-def test_a_repeated_change_keeps_the_url_answers_cached(node: Node) -> None:
-    """A no-op must not let any owner cut get_u_r_ls throughput by emptying its cache."""
-    ex(node, ADMIN, register_msg("10.0.0.1"))
-    urls = b'{"get_u_r_ls":{"model":"llama3.3:70b"}}'
-    node.query(urls)
-    repeats = [
-        (OWNER, {"set_worker_type": {"ip_address": "10.0.0.1", "worker_type": "llama3.3:70b"}}),
-        (OWNER, {"set_worker_url": {"ip_address": "10.0.0.1", "url": None}}),
-        (OWNER, {"set_worker_wallet": {"ip_address": "10.0.0.1", "payment_wallet": OWNER}}),
-        (OWNER, {"set_worker_paused": {"ip_address": "10.0.0.1", "paused": False}}),
-        (
-            OWNER,
-            {"set_worker_address": {"old_ip_address": "10.0.0.1", "new_ip_address": "10.0.0.1"}},
-        ),
-        (ADMIN, {"set_config": {"epoch_seconds": 60}}),
-        (ADMIN, {"set_attestation_policy": {"policy": None}}),
-    ]
-    for sender, msg in repeats:
-        ex(node, sender, msg)
-        assert node.cached_query(urls) is not None, f"{msg} emptied the cache"
-    ex(node, OWNER, {"set_worker_type": {"ip_address": "10.0.0.1", "worker_type": "other"}})
-    assert node.cached_query(urls) is None
-    assert q(node, {"get_u_r_ls": {"model": "llama3.3:70b"}}) == {"urls": []}

@@ -1,7 +1,5 @@
 """Queries: the subscriber proof of get_workers, pages, models, URLs, config."""
 
-import json
-
 import pytest
 from coincurve.utils import int_to_bytes
 
@@ -238,12 +236,3 @@ def test_bad_queries_get_clear_errors(
     with pytest.raises(error) as err:
         node.query(raw)
     assert text in str(err.value)
-
-
-def test_queries_are_answered_from_the_cache_until_the_height_moves(node: Node) -> None:
-    raw = json.dumps({"get_models": {}}).encode()
-    assert node.query(raw) == b'{"models":[]}'
-    assert node.cached_query(raw) == b'{"models":[]}'
-    ex(node, ADMIN, register_msg("10.0.0.1"))
-    assert node.cached_query(raw) is None
-    assert node.query(raw) == b'{"models":["llama3.3:70b"]}'

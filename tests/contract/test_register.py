@@ -201,25 +201,3 @@ def test_a_wallet_owns_at_most_the_configured_number_of_workers(node: Node, unch
     ex(node, OWNER, {"remove_worker": {"ip_address": "10.0.0.2"}})
     ex(node, OTHER, {"set_worker_wallet": {"ip_address": "10.0.0.4", "payment_wallet": OWNER}})
     assert q(node, {"get_config": {}})["max_workers_per_owner"] == 2
-
-
-def test_the_owner_limit_counts_the_workers_of_the_same_block(store, clock) -> None:
-    """Three registrations to one wallet in one block, limit two: the third is refused."""
-    from tests.conftest import API, CHAIN_ID, OTHER_KEY
-    from tests.node.test_ante import signed
-
-    Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=API)
-    batching = Node(store, clock, api=API, block_interval_s=0.3)
-    try:
-        batching.execute(
-            ADMIN, {"set_config": {"registration_mode": "open", "max_workers_per_owner": 2}}
-        )
-        pending = [
-            batching.broadcast(signed(batching, OTHER_KEY, register_msg(f"10.0.1.{i}"), sequence=i))
-            for i in range(3)
-        ]
-        results = [p.future.result(10) for p in pending]
-    finally:
-        batching.close()
-    assert len({r.height for r in results}) == 1
-    assert [r.error for r in results] == [None, None, "too_many_workers"]

@@ -18,6 +18,7 @@ from tests.agent.conftest import SilentServer
 from tests.conftest import ADMIN, ADMIN_KEY, OWNER
 from tests.e2e.conftest import RunningNode, cli, free_port, start_serve, stop
 from worker_manager.client import Client, TxFailed, WorkerManagerError
+from worker_manager.contract.msg import WorkReportAnswer
 from worker_manager.keys import PrivateKey
 
 WORKER_KEY = PrivateKey(hashlib.sha256(b"agent e2e worker key").digest())
@@ -117,11 +118,11 @@ def test_agent_liveliness_and_work_end_to_end(running_node: RunningNode, tmp_pat
     (tmp_path / "usage.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
     wait_for(
         "work reported",
-        lambda: any(t["requests"] == 3 for t in reader.work_totals("worker", ip_address=IP)),
+        lambda: any(t.requests == 3 for t in reader.work_totals("worker", ip_address=IP)),
         timeout=15,
     )
     reported = reader.work_reports(ip_address=IP)
-    period = next(r["period"] for r in reported if r["usage"])
+    period = next(r.period for r in reported if r.usage)
     with Client(url, key=WORKER_KEY) as worker_client, pytest.raises(TxFailed) as err:
         worker_client.report_work(IP, period, [], worker_key=WORKER_KEY)
     assert err.value.code == "report_already_filed"  # never counted twice
@@ -164,7 +165,7 @@ def test_agent_liveliness_and_work_end_to_end(running_node: RunningNode, tmp_pat
     wait_for(
         "the queued report arrives",
         lambda: any(
-            t["key"] == "02cc" and t["requests"] == 7
+            t.key == "02cc" and t.requests == 7
             for t in reader.work_totals("subscriber", ip_address=IP)
         ),
         timeout=20,
@@ -315,8 +316,8 @@ def test_a_period_change_while_the_agent_runs(
         seen = reader.worker(IP).last_seen
         assert seen is not None
 
-        def new_reports() -> list[dict[str, object]]:
-            return [r for r in reader.work_reports(ip_address=IP) if r["period"] > 10**8]
+        def new_reports() -> list[WorkReportAnswer]:
+            return [r for r in reader.work_reports(ip_address=IP) if r.period > 10**8]
 
         most_files = 0
 
@@ -329,7 +330,7 @@ def test_a_period_change_while_the_agent_runs(
         wait_for("reports and answers", reported_and_answered_for_four_epochs, timeout=30)
         assert most_files <= 2 + 5 + 1  # reported.json, the hour, one window at most
         for report in new_reports():  # each inside the window when it was sent
-            period, at = int(report["period"]), int(report["reported_time"])
+            period, at = report.period, report.reported_time
             assert at // 2 - 5 <= period < at // 2
             assert period >= int(changed) // 2 - 5
         log_text = log.read_text()

@@ -4,7 +4,7 @@ small client-side helper that speaks the LCD the way secret-sdk does."""
 import base64
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +12,12 @@ import httpx
 import pytest
 
 from tests.conftest import CHAIN_ID
+from tests.server_thread import ServerThread
 from worker_manager.keys import PrivateKey
 from worker_manager.node import Node
 from worker_manager.node.deliver import account_number_for
 from worker_manager.secret.encryption import MessageKey, X25519KeyPair, seal_envelope
-from worker_manager.tx import Coin, ExecuteContractMsg, build_tx
+from worker_manager.tx import ExecuteContractMsg, TxCoin, build_tx
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ class Lcd:
         contract: str | None = None,
         sequence: int | None = None,
         chain_id: str = CHAIN_ID,
-        funds: Sequence[Coin] = (),
+        funds: Sequence[TxCoin] = (),
     ) -> bytes:
         if sequence is None:
             account = self.get(f"/cosmos/auth/v1beta1/accounts/{key.address}").json()
@@ -114,6 +115,14 @@ class Lcd:
             assert r.status_code == 404, r.text
             assert time.monotonic() < deadline, f"tx {txhash} did not commit"
             time.sleep(0.01)
+
+
+@pytest.fixture
+def base_url(node: Node) -> Iterator[str]:
+    """The test node served as ``serve`` serves it. (The LCD routes are the FastAPI
+    app's own: the hot-path front door passes them through, so one way is enough.)"""
+    with ServerThread(node) as url:
+        yield url
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from worker_manager.node.pending import gas_estimate
 from worker_manager.secret.aliases import SECRET_AI_SDK_DEFAULT_CONTRACT
 from worker_manager.secret.encryption import X25519KeyPair, decrypt_error, decrypt_execute_result
 from worker_manager.store import Store
-from worker_manager.tx import Coin, decode_tx_msg_data
+from worker_manager.tx import TxCoin, decode_tx_msg_data
 
 
 def committed(lcd: Lcd, tx: bytes) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def results(found: dict[str, Any]) -> list[bytes]:
 @pytest.mark.parametrize("mode", ["BROADCAST_MODE_SYNC", "BROADCAST_MODE_ASYNC", 2, 3])
 def test_an_accepted_tx_answers_at_once_and_moves_the_sequence(lcd: Lcd, mode: Any) -> None:
     envelope, _ = lcd.seal(register_msg("10.0.0.1"))
-    tx = lcd.signed_tx(ADMIN_KEY, [envelope], funds=[Coin("uscrt", 10000)])
+    tx = lcd.signed_tx(ADMIN_KEY, [envelope], funds=[TxCoin("uscrt", 10000)])
     answer = lcd.broadcast(tx, mode)
     assert answer == {
         "height": "0",
@@ -138,7 +138,7 @@ def test_executes_sent_to_the_alias_run_on_the_contract(lcd: Lcd) -> None:
 
 def test_a_committed_tx_in_the_lcd_shape(lcd: Lcd) -> None:
     envelope, ctx = lcd.seal(register_msg("10.0.0.1"))
-    tx = lcd.signed_tx(ADMIN_KEY, [envelope], funds=[Coin("uscrt", 10000)])
+    tx = lcd.signed_tx(ADMIN_KEY, [envelope], funds=[TxCoin("uscrt", 10000)])
     txhash = lcd.broadcast(tx)["txhash"]
     found = lcd.wait_tx(txhash.lower())
     assert list(found) == ["tx", "tx_response"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ADMIN_KEY, CHAIN_ID, OTHER_KEY, OWNER, OWNER_KEY, register_msg
+from tests.conftest import ADMIN_KEY, CHAIN_ID, OTHER_KEY, OWNER, OWNER_KEY, make_node, register_msg
 from worker_manager.keys import PrivateKey
 from worker_manager.node import AnteError, Node
 from worker_manager.node.deliver import account_number_for
@@ -138,7 +138,7 @@ def test_an_oversized_tx_is_refused(store, clock) -> None:
     from tests.conftest import ADMIN, API
 
     Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=API)
-    small = Node(store, clock, api=API, block_interval_s=0, max_tx_bytes=2048)
+    small = make_node(store, clock, max_tx_bytes=2048)
     try:
         tx = signed(small, ADMIN_KEY, register_msg(attestation_report="a" * 4096))
         with pytest.raises(AnteError) as err:
@@ -219,7 +219,7 @@ def test_txs_that_arrive_together_share_a_block(store, clock) -> None:
     from tests.conftest import ADMIN, API
 
     Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=API)
-    batched = Node(store, clock, api=API, block_interval_s=0.2)
+    batched = make_node(store, clock, block_interval_s=0.2)
     try:
         pending = [
             batched.broadcast(signed(batched, ADMIN_KEY, register_msg(f"10.0.1.{i}"), sequence=i))

@@ -35,6 +35,7 @@ from tests.conftest import (
     SUBSCRIBER_KEY,
     WORKER_KEY,
     key,
+    make_node,
     register_msg,
     snapshot,
 )
@@ -385,7 +386,7 @@ def _prepare(path: Path, *, paused: bool) -> None:
     store.migrate()
     clock = FixedClock(GENESIS_NS)
     Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN_KEY.address, clock=clock, api=API)
-    node = Node(store, clock, api=API, block_interval_s=0)
+    node = make_node(store, clock)
     steps: list[tuple[PrivateKey, dict[str, Any]]] = [
         (
             ADMIN_KEY,
@@ -437,7 +438,7 @@ def prepared(template: Path, path: Path) -> Iterator[tuple[Node, Store]]:
         source.close()
         target.close()
     store = Store(f"sqlite:///{path}")
-    node = Node(store, FixedClock(GENESIS_NS), api=API, block_interval_s=0)
+    node = make_node(store, FixedClock(GENESIS_NS))
     try:
         yield node, store
     finally:

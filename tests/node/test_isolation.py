@@ -17,6 +17,7 @@ from tests.conftest import (
     OTHER_KEY,
     OWNER_KEY,
     key,
+    make_node,
     register_msg,
 )
 from tests.node.test_ante import signed
@@ -32,7 +33,7 @@ POISON = "https://poison.example"
 def batching(store: Store, clock: FixedClock) -> Iterator[Node]:
     """A node whose blocks wait 300 ms for more txs, so txs sent together share one."""
     Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=API)
-    node = Node(store, clock, api=API, block_interval_s=0.3)
+    node = make_node(store, clock, block_interval_s=0.3)
     yield node
     node.close()
 

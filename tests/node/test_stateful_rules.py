@@ -47,6 +47,7 @@ from tests.conftest import (
     SUBSCRIBER_KEY,
     WORKER_KEY,
     key,
+    make_node,
     subscriber_proof,
 )
 from worker_manager.contract import ContractError
@@ -851,7 +852,7 @@ class SignedRules(RuleBasedStateMachine):
         copy_genesis(path)
         self.store = Store(f"sqlite:///{path}")
         self.clock = FixedClock(GENESIS_NS)
-        self.node = Node(self.store, self.clock, api=API, block_interval_s=0)
+        self.node = make_node(self.store, self.clock)
         self.model = Model(admin=ADDRESS["admin"])
 
     def teardown(self) -> None:

@@ -23,12 +23,12 @@ from worker_manager.keys.mnemonic import key_from_mnemonic
 from worker_manager.tx import (
     DEFAULT_FEE,
     SIGN_MODE_DIRECT,
-    Coin,
     CoinError,
     ExecuteContractMsg,
     Fee,
     SignerHint,
     TxBuildError,
+    TxCoin,
     build_execute_tx,
     build_tx,
     decode_tx,
@@ -52,7 +52,7 @@ def _build(**kwargs: object) -> bytes:
 
 
 def test_round_trip_fields() -> None:
-    tx_bytes = _build(sequence=5, sent_funds=[Coin("uscrt", 10000)], memo="hello")
+    tx_bytes = _build(sequence=5, sent_funds=[TxCoin("uscrt", 10000)], memo="hello")
     decoded = decode_tx(tx_bytes)
     assert decoded.tx_hash == hashlib.sha256(tx_bytes).hexdigest().upper() == tx_hash(tx_bytes)
     (message,) = decoded.messages
@@ -60,14 +60,14 @@ def test_round_trip_fields() -> None:
         sender=SIGNER.address,
         contract=CONTRACT,
         msg=ENVELOPE,
-        sent_funds=(Coin("uscrt", 10000),),
+        sent_funds=(TxCoin("uscrt", 10000),),
     )
     assert message.type_url == "/secret.compute.v1beta1.MsgExecuteContract"
     assert decoded.sender == decoded.signer.address == SIGNER.address
     assert decoded.signer.public_key == SIGNER.public_key
     assert decoded.signer.sign_mode == SIGN_MODE_DIRECT
     assert decoded.sequence == decoded.signer.sequence == 5
-    assert decoded.fee == Fee(amount=(Coin("uscrt", 50000),), gas_limit=200_000)
+    assert decoded.fee == Fee(amount=(TxCoin("uscrt", 50000),), gas_limit=200_000)
     assert decoded.memo == "hello"
     assert decoded.timeout_height == 0
     assert len(decoded.signature) == 64
@@ -90,7 +90,7 @@ def test_signature_is_over_the_sign_doc() -> None:
 
 
 def test_tx_raw_is_wire_identical_to_tx() -> None:
-    tx_bytes = _build(sent_funds=[Coin("uscrt", 1)])
+    tx_bytes = _build(sent_funds=[TxCoin("uscrt", 1)])
     tx = tx_pb2.Tx.FromString(tx_bytes)
     assert tx.body.messages[0].type_url == "/secret.compute.v1beta1.MsgExecuteContract"
     assert tx.auth_info.fee.gas_limit == 200_000
@@ -104,7 +104,7 @@ def test_several_messages_and_options() -> None:
             sender=SIGNER.address,
             contract=OTHER.address,
             msg=b"two",
-            sent_funds=(Coin("ibc/ABC", 5), Coin("uscrt", 7)),
+            sent_funds=(TxCoin("ibc/ABC", 5), TxCoin("uscrt", 7)),
         ),
     ]
     fee = fee_for_gas(333_333)
@@ -120,7 +120,7 @@ def test_several_messages_and_options() -> None:
     )
     decoded = decode_tx(tx_bytes)
     assert decoded.messages == tuple(messages)
-    assert decoded.fee == Fee(amount=(Coin("uscrt", 83334),), gas_limit=333_333)
+    assert decoded.fee == Fee(amount=(TxCoin("uscrt", 83334),), gas_limit=333_333)
     assert decoded.sequence == 2**64 - 1
     assert decoded.timeout_height == 99
     assert verify_tx_signature(decoded, "pulsar-3", 2**64 - 1)
@@ -132,8 +132,8 @@ def test_zero_account_number_and_empty_chain_id_are_valid_sign_docs() -> None:
 
 
 def test_fee_defaults() -> None:
-    assert Fee(amount=(Coin("uscrt", 50000),), gas_limit=200_000) == DEFAULT_FEE
-    assert fee_for_gas(1) == Fee(amount=(Coin("uscrt", 1),), gas_limit=1)  # 0.25 rounds up
+    assert Fee(amount=(TxCoin("uscrt", 50000),), gas_limit=200_000) == DEFAULT_FEE
+    assert fee_for_gas(1) == Fee(amount=(TxCoin("uscrt", 1),), gas_limit=1)  # 0.25 rounds up
     assert fee_for_gas(0).amount == ()
 
 
@@ -246,7 +246,7 @@ def test_build_errors() -> None:
             SIGNER,
             CONTRACT,
             b"x",
-            sent_funds=[Coin("uscrt", 0)],
+            sent_funds=[TxCoin("uscrt", 0)],
             **options,  # type: ignore[arg-type]
         )
     with pytest.raises(TxBuildError, match="sorted and unique"):
@@ -254,25 +254,25 @@ def test_build_errors() -> None:
             SIGNER,
             CONTRACT,
             b"x",
-            fee=Fee(amount=(Coin("uscrt", 1), Coin("uatom", 1)), gas_limit=1),
+            fee=Fee(amount=(TxCoin("uscrt", 1), TxCoin("uatom", 1)), gas_limit=1),
             **options,  # type: ignore[arg-type]
         )
 
 
 def test_coin_validation() -> None:
-    assert Coin.parse("10000uscrt") == Coin("uscrt", 10000)
-    assert str(Coin("uscrt", 5)) == "5uscrt"
+    assert TxCoin.parse("10000uscrt") == TxCoin("uscrt", 10000)
+    assert str(TxCoin("uscrt", 5)) == "5uscrt"
     for bad in ["uscrt", "10", "-5uscrt", "5u", ""]:
         with pytest.raises(CoinError):
-            Coin.parse(bad)
+            TxCoin.parse(bad)
     with pytest.raises(CoinError, match="invalid denom"):
-        Coin("1bad", 1)
+        TxCoin("1bad", 1)
     with pytest.raises(CoinError, match="out of range"):
-        Coin("uscrt", -1)
+        TxCoin("uscrt", -1)
     with pytest.raises(CoinError, match="out of range"):
-        Coin("uscrt", 2**256)
+        TxCoin("uscrt", 2**256)
     with pytest.raises(CoinError, match="must be an integer"):
-        Coin("uscrt", True)
+        TxCoin("uscrt", True)
 
 
 def test_a_signer_hint_travels_signed_and_decodes() -> None:

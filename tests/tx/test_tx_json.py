@@ -8,7 +8,7 @@ from google.protobuf.any_pb2 import Any as AnyPb
 
 from tests.tx.txhelpers import ACCOUNT_NUMBER, CHAIN_ID, CONTRACT, ENVELOPE, SIGNER
 from worker_manager.tx import (
-    Coin,
+    TxCoin,
     TxMsgDataError,
     build_execute_tx,
     decode_tx,
@@ -32,7 +32,7 @@ def test_tx_json_has_every_key_of_lcd_md() -> None:
         chain_id=CHAIN_ID,
         account_number=ACCOUNT_NUMBER,
         sequence=3,
-        sent_funds=[Coin("uscrt", 10000)],
+        sent_funds=[TxCoin("uscrt", 10000)],
     )
     decoded = decode_tx(tx_bytes)
     assert tx_to_json(decoded) == {

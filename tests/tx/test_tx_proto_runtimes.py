@@ -14,7 +14,7 @@ import pytest
 
 from worker_manager.keys import PrivateKey
 from worker_manager.tx import (
-    Coin,
+    TxCoin,
     build_execute_tx,
     decode_tx,
     encode_tx_msg_data,
@@ -33,12 +33,12 @@ with warnings.catch_warnings(record=True) as caught:
     from google.protobuf import __version__ as runtime
     from worker_manager.keys import PrivateKey
     from worker_manager.tx import (
-        Coin, build_execute_tx, decode_tx, encode_tx_msg_data, tx_to_json, verify_tx_signature,
+        TxCoin, build_execute_tx, decode_tx, encode_tx_msg_data, tx_to_json, verify_tx_signature,
     )
 key = PrivateKey(bytes.fromhex(INPUT["key"]))
 tx_bytes = build_execute_tx(
     key, INPUT["contract"], b"envelope", chain_id="secret-4", account_number=7, sequence=3,
-    sent_funds=[Coin("uscrt", 10)], memo="m",
+    sent_funds=[TxCoin("uscrt", 10)], memo="m",
 )
 decoded = decode_tx(bytes.fromhex(INPUT["tx"]))
 errors = []
@@ -80,7 +80,7 @@ def test_gencode_runs_on_runtime(test_venvs, runtime: str) -> None:
         chain_id="secret-4",
         account_number=7,
         sequence=3,
-        sent_funds=[Coin("uscrt", 10)],
+        sent_funds=[TxCoin("uscrt", 10)],
         memo="m",
     )
     result = test_venvs.run_python(

@@ -15,8 +15,8 @@ from worker_manager.secret.encryption import (
     open_envelope,
 )
 from worker_manager.tx import (
-    Coin,
     Fee,
+    TxCoin,
     build_execute_tx,
     decode_tx,
     encode_tx_msg_data,
@@ -161,11 +161,11 @@ def test_secret_sdk_txs_decode_verify_and_equal_ours(secret_clients) -> None:
         assert decoded.signer.public_key == key.public_key
         assert decoded.sequence == case["sequence"]
         assert decoded.memo == case["memo"]
-        funds = (Coin.parse(str(case["funds"])),) if case["funds"] else ()
+        funds = (TxCoin.parse(str(case["funds"])),) if case["funds"] else ()
         assert decoded.messages[0].sent_funds == funds
         assert decoded.messages[0].contract == CONTRACT
         assert decoded.messages[0].msg == bytes.fromhex(str(case["envelope"]))
-        assert decoded.fee == Fee((Coin.parse(str(case["fee"])),), int(str(case["gas"])))
+        assert decoded.fee == Fee((TxCoin.parse(str(case["fee"])),), int(str(case["gas"])))
         chain_id, account_number = str(case["chain_id"]), int(str(case["account_number"]))
         assert verify_tx_signature(decoded, chain_id, account_number)
         assert not verify_tx_signature(decoded, "wrong-chain", account_number)

@@ -34,7 +34,7 @@ from typing import Any, Self
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from worker_manager.keys import PrivateKey
-from worker_manager.settings import Table, describe_errors
+from worker_manager.settings_file import Table, describe_errors
 
 
 class AgentConfigError(ValueError):

@@ -12,7 +12,7 @@ import threading
 from worker_manager.agent.backoff import Backoff
 from worker_manager.agent.config import AgentConfig
 from worker_manager.agent.registration import ensure_registered
-from worker_manager.client import Client, ContractError, NodeError, TransportError
+from worker_manager.client import Client, ContractRefused, NodeError, TransportError
 from worker_manager.keys import PrivateKey
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class Liveliness:
             wait = self.backoff.next()
             log.warning("node not answering (%s); retrying in %.1fs", exc, wait)
             return wait
-        except ContractError as exc:
+        except ContractRefused as exc:
             log.error("refused: %s", exc)
         except (OSError, ValueError) as exc:  # the attestation report, or the served certificate
             wait = self.backoff.next()
@@ -79,15 +79,15 @@ class Liveliness:
 
     def _answer_challenge(self) -> None:
         challenge = self.client.liveliness_challenge()
-        self.epoch_seconds = int(challenge["epoch_seconds"])
-        epoch = int(challenge["epoch"])
+        self.epoch_seconds = challenge.epoch_seconds
+        epoch = challenge.epoch
         if epoch == self.answered_epoch:
             return
         result = self.client.report_liveliness(
             self.config.ip_address,
             worker_key=self.key if self.config.worker_key else None,
             load=self._load(),
-            challenge=challenge["challenge"],
+            challenge=challenge.challenge,
         )
         self.answered_epoch = epoch
         log.info("answered the challenge of epoch %d (height %d)", epoch, result.height)

@@ -10,7 +10,7 @@ import ssl
 from urllib.parse import urlsplit
 
 from worker_manager.agent.config import AgentConfig
-from worker_manager.client import Client, ContractError
+from worker_manager.client import Client, ContractRefused
 from worker_manager.keys import PrivateKey
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def ensure_registered(config: AgentConfig, client: Client, key: PrivateKey) -> N
     for an unreadable attestation report) when it is not and cannot be now."""
     try:
         worker = client.worker(config.ip_address)
-    except ContractError as exc:
+    except ContractRefused as exc:
         if exc.code != "worker_not_found":
             raise
         register(config, client, key)
@@ -62,7 +62,7 @@ def ensure_registered(config: AgentConfig, client: Client, key: PrivateKey) -> N
 def register(config: AgentConfig, client: Client, key: PrivateKey) -> None:
     reg = config.registration
     if reg is None:
-        raise ContractError(
+        raise ContractRefused(
             "worker_not_found",
             f"worker {config.ip_address} is not registered and the agent config "
             "has no [register] section",

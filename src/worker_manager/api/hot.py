@@ -2,7 +2,7 @@
 
 ``POST /v1/query``, ``POST /v1/txs``, ``GET /v1/models`` and ``GET /v1/urls`` are
 the calls a network makes thousands of times a second. Their logic lives here,
-as functions from request bytes to an :class:`Answer`; :class:`HotPaths` serves
+as functions from request bytes to an :class:`Reply`; :class:`HotPaths` serves
 them straight from ASGI, skipping the framework's per-request machinery, and
 hands every other request to the FastAPI app (which also documents these routes
 and serves them, through the same functions, if mounted without the front door).
@@ -42,22 +42,22 @@ COMMIT_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
-class Answer:
+class Reply:
     status: int
     body: bytes
     media_type: str = JSON
     headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
-def problem(status: int, code: str, detail: str, **extra: object) -> Answer:
-    return Answer(status, problem_body(status, code, detail, **extra), PROBLEM_JSON)
+def problem(status: int, code: str, detail: str, **extra: object) -> Reply:
+    return Reply(status, problem_body(status, code, detail, **extra), PROBLEM_JSON)
 
 
-def contract_problem(err: ContractError) -> Answer:
+def contract_problem(err: ContractError) -> Reply:
     return problem(STATUS_BY_CODE.get(err.code, HTTPStatus.BAD_REQUEST), err.code, err.message)
 
 
-def ante_problem(err: AnteError) -> Answer:
+def ante_problem(err: AnteError) -> Reply:
     return problem(
         STATUS_BY_ANTE_ERROR.get(err.error, HTTPStatus.BAD_REQUEST),
         err.error,
@@ -67,7 +67,7 @@ def ante_problem(err: AnteError) -> Answer:
     )
 
 
-def rate_limited(limiter: RateLimiter, scope: Scope) -> Answer | None:
+def rate_limited(limiter: RateLimiter, scope: Scope) -> Reply | None:
     """The 429 for a client over its tx rate (see :mod:`~worker_manager.api.rate_limit`)."""
     client = scope.get("client")
     wait = limiter.allow(client[0] if client else "unknown")
@@ -80,9 +80,7 @@ def rate_limited(limiter: RateLimiter, scope: Scope) -> Answer | None:
         f"this client sent more than {limiter.rate:g} txs a second (bursts of "
         f"{limiter.burst}); retry in {retry}s",
     )
-    return Answer(
-        answer.status, answer.body, answer.media_type, ((b"retry-after", retry.encode()),)
-    )
+    return Reply(answer.status, answer.body, answer.media_type, ((b"retry-after", retry.encode()),))
 
 
 def query_message(name: str, **fields: Any) -> bytes:
@@ -91,22 +89,22 @@ def query_message(name: str, **fields: Any) -> bytes:
     return json.dumps({name: body}, separators=(",", ":"), sort_keys=True).encode()
 
 
-async def query(node: Node, body: bytes) -> Answer:
+async def query(node: Node, body: bytes) -> Reply:
     """The contract's answer to query ``body``, from the cache when it can be."""
     hit = node.cached_query(body)
     if hit is not None:
-        return Answer(200, hit)
+        return Reply(200, hit)
     if len(body) > MAX_QUERY_BYTES:
         return problem(
             400, "invalid_message", f"query is {len(body)} bytes; the limit is {MAX_QUERY_BYTES}"
         )
     try:
-        return Answer(200, await run_in_threadpool(node.query, body))
+        return Reply(200, await run_in_threadpool(node.query, body))
     except ContractError as err:
         return contract_problem(err)
 
 
-async def urls(node: Node, query_string: bytes) -> Answer:
+async def urls(node: Node, query_string: bytes) -> Reply:
     params = parse_qs(query_string.decode("latin-1"))
     model = params.get("model", [None])[-1]
     subscriber = params.get("subscriber", [None])[-1]
@@ -120,7 +118,7 @@ async def urls(node: Node, query_string: bytes) -> Answer:
     return await query(node, message)
 
 
-def _tx_request(raw: bytes) -> tuple[bytes, bool] | Answer:
+def _tx_request(raw: bytes) -> tuple[bytes, bool] | Reply:
     """(tx bytes, wait) from the body, or the problem to answer."""
     try:
         data = load_json(raw)
@@ -141,10 +139,10 @@ def _tx_request(raw: bytes) -> tuple[bytes, bool] | Answer:
     return tx_bytes, mode == "commit"
 
 
-async def broadcast(node: Node, raw: bytes) -> Answer:
+async def broadcast(node: Node, raw: bytes) -> Reply:
     """Check and queue a signed tx; with ``mode: commit``, wait for its block's result."""
     parsed = _tx_request(raw)
-    if isinstance(parsed, Answer):
+    if isinstance(parsed, Reply):
         return parsed
     tx_bytes, wait = parsed
     pipeline = node.pipeline
@@ -156,11 +154,11 @@ async def broadcast(node: Node, raw: bytes) -> Answer:
     except AnteError as err:
         return ante_problem(err)
     if not wait:
-        return Answer(200, b'{"txhash":"%s","code":0,"status":"queued"}' % pending.hash.encode())
+        return Reply(200, b'{"txhash":"%s","code":0,"status":"queued"}' % pending.hash.encode())
     return await _committed(pending)
 
 
-async def _committed(pending: PendingTx) -> Answer:
+async def _committed(pending: PendingTx) -> Reply:
     """The tx's block result, or the problem that kept it out of a block."""
     try:
         result = await asyncio.wait_for(asyncio.wrap_future(pending.future), COMMIT_TIMEOUT_S)
@@ -182,25 +180,25 @@ async def _committed(pending: PendingTx) -> Answer:
             f"{COMMIT_TIMEOUT_S:.0f}s; look it up later",
             txhash=pending.hash,
         )
-    return Answer(200, json.dumps(tx_result_json(result), separators=(",", ":")).encode())
+    return Reply(200, json.dumps(tx_result_json(result), separators=(",", ":")).encode())
 
 
-Handler = Callable[[Node, bytes, bytes], Awaitable[Answer]]
+Handler = Callable[[Node, bytes, bytes], Awaitable[Reply]]
 
 
-async def _query_route(node: Node, body: bytes, _qs: bytes) -> Answer:
+async def _query_route(node: Node, body: bytes, _qs: bytes) -> Reply:
     return await query(node, body)
 
 
-async def _broadcast_route(node: Node, body: bytes, _qs: bytes) -> Answer:
+async def _broadcast_route(node: Node, body: bytes, _qs: bytes) -> Reply:
     return await broadcast(node, body)
 
 
-async def _models_route(node: Node, _body: bytes, _qs: bytes) -> Answer:
+async def _models_route(node: Node, _body: bytes, _qs: bytes) -> Reply:
     return await query(node, query_message("get_models"))
 
 
-async def _urls_route(node: Node, _body: bytes, qs: bytes) -> Answer:
+async def _urls_route(node: Node, _body: bytes, qs: bytes) -> Reply:
     return await urls(node, qs)
 
 

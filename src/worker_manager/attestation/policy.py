@@ -60,6 +60,8 @@ from pydantic import (
     model_validator,
 )
 
+from worker_manager.contract.state import PolicyMode
+
 TcbStatus = Literal[
     "UpToDate",
     "SWHardeningNeeded",
@@ -69,7 +71,6 @@ TcbStatus = Literal[
     "OutOfDateConfigurationNeeded",
 ]
 BindingMode = Literal["worker_key", "secretvm_tls", "none"]
-RegistrationMode = Literal["reject", "mark"]
 DEFAULT_TCB_STATUSES: tuple[TcbStatus, ...] = ("UpToDate", "SWHardeningNeeded")
 #: Bounds that keep every later computation with these numbers in range (a policy
 #: is checked once, when the admin sets it, and read on every verification).
@@ -156,7 +157,7 @@ class AttestationPolicy(_Frozen):
     binding: BindingMode = "worker_key"
     require_fresh_challenge: bool = True
     reattest_every_epochs: int | None = Field(default=None, gt=0, le=MAX_REATTEST_EPOCHS)
-    registration_mode: RegistrationMode = "reject"
+    registration_mode: PolicyMode = "reject"
     gpu_require_driver_rim: bool = True
 
     @field_validator("allowed_tcb_statuses", mode="before")

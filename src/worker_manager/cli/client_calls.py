@@ -15,7 +15,7 @@ from worker_manager.cli.common import (
     stderr,
 )
 from worker_manager.client import (
-    ContractError,
+    ContractRefused,
     NodeError,
     TransportError,
     TxFailed,
@@ -50,7 +50,7 @@ def call(output: Output, fn: Callable[[], T]) -> T:
         )
     except TxRejected as exc:
         _refused(output, {"code": exc.code, "message": exc.detail, "tx_code": exc.tx_code})
-    except ContractError as exc:
+    except ContractRefused as exc:
         _refused(output, {"code": exc.code, "message": exc.message})
     except NodeError as exc:
         _refused(output, {"code": exc.code, "message": exc.detail})

@@ -9,7 +9,6 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -139,18 +138,6 @@ def print_fields(title: str, data: dict[str, Any]) -> None:
     for key, value in data.items():
         table.add_row(key, "" if value is None else str(value))
     stdout.print(table)
-
-
-@dataclass(frozen=True)
-class Example:
-    """Help text with an example block (kept verbatim by Typer's rich help)."""
-
-    summary: str
-    example: str
-
-    def __str__(self) -> str:
-        lines = "\n".join(f"  {line}" for line in self.example.strip().splitlines())
-        return f"{self.summary}\n\n[bold]Example:[/bold]\n\n{lines}"
 
 
 NodeOption = Annotated[

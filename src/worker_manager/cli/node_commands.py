@@ -50,7 +50,7 @@ def init(
         int | None, typer.Option(help="Liveliness epoch length (default 60).")
     ] = None,
     grace_epochs: Annotated[
-        int | None, typer.Option(help="Missed served epochs before stale (default 3).")
+        int | None, typer.Option(help="Missed up epochs before stale (default 3).")
     ] = None,
     work_period_seconds: Annotated[
         int | None, typer.Option(help="Work-report period length (default 3600).")

@@ -301,7 +301,7 @@ def challenge(node: NodeOption = None, output: OutputOption = Output.table) -> N
       worker-manager query challenge -o json
     """
     with _client(node) as client:
-        data = call(output, client.liveliness_challenge)
+        data = call(output, client.liveliness_challenge).model_dump()
     if output is Output.json:
         print_json(data)
     else:
@@ -334,17 +334,6 @@ _REPORT_FIELDS = (
 )
 
 
-def _all_reports(client: Client, **filters: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    while True:
-        page = client.work_reports(**filters, limit=1000)
-        found.extend(page)
-        if len(page) < 1000:
-            return found
-        last = page[-1]
-        filters["start_after"] = {"period": last["period"], "ip_address": last["ip_address"]}
-
-
 @app.command()
 def work(
     by: Annotated[
@@ -369,7 +358,8 @@ def work(
     output = Output.json if export_format is Format.json else Output.table
     with _client(node) as client:
         if by is WorkBy.reports:
-            reports = call(output, lambda: _all_reports(client, ip_address=worker_address))
+            found = call(output, lambda: client.work_reports(ip_address=worker_address))
+            reports = [r.model_dump() for r in found]
             rows = [
                 {
                     **{
@@ -386,7 +376,7 @@ def work(
             ]
             fields: tuple[str, ...] = _REPORT_FIELDS
         else:
-            rows = call(
+            totals = call(
                 output,
                 lambda: client.work_totals(
                     by.value,
@@ -396,6 +386,7 @@ def work(
                     subscriber=subscriber,
                 ),
             )
+            rows = [t.model_dump() for t in totals]
             fields = _TOTAL_FIELDS
     if export_format is Format.json:
         print_json(rows)

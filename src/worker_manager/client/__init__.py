@@ -8,7 +8,7 @@ from worker_manager.client._async import AsyncClient
 from worker_manager.client._base import subscriber_proof
 from worker_manager.client._client import Client
 from worker_manager.client._exceptions import (
-    ContractError,
+    ContractRefused,
     NodeError,
     NotFound,
     TransportError,
@@ -33,7 +33,7 @@ __all__ = [
     "AsyncClient",
     "Client",
     "Config",
-    "ContractError",
+    "ContractRefused",
     "NodeError",
     "NodeInfo",
     "NotFound",

@@ -9,12 +9,15 @@ import httpx
 
 from worker_manager.client._base import (
     BaseClient,
+    Message,
     liveliness_message,
+    message_json,
     raise_for_answer,
     subscribers_query,
     tx_result,
     urls_query,
     work_message,
+    work_reports_page,
     work_reports_query,
     work_totals_query,
     worker_addresses_query,
@@ -32,8 +35,9 @@ from worker_manager.client._types import (
     Worker,
     Workers,
 )
+from worker_manager.contract.msg import ChallengeAnswer, WorkReportAnswer, WorkTotalAnswer
 from worker_manager.keys import PrivateKey
-from worker_manager.tx import Coin
+from worker_manager.tx import TxCoin
 
 
 class AsyncClient(BaseClient[Awaitable[TxResult]]):
@@ -107,7 +111,7 @@ class AsyncClient(BaseClient[Awaitable[TxResult]]):
     # transactions -----------------------------------------------------------
 
     async def _send(
-        self, msg: dict[str, Any], funds: Sequence[Coin], memo: str, wait: bool
+        self, msg: Message, funds: Sequence[TxCoin], memo: str, wait: bool
     ) -> dict[str, Any]:
         info = await self.info()
         async with self._lock:
@@ -127,7 +131,7 @@ class AsyncClient(BaseClient[Awaitable[TxResult]]):
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def execute(
-        self, msg: dict[str, Any], *, funds: Sequence[Coin] = (), memo: str = ""
+        self, msg: Message, *, funds: Sequence[TxCoin] = (), memo: str = ""
     ) -> TxResult:
         """Sign and send any execute message and wait for its block.
 
@@ -136,9 +140,7 @@ class AsyncClient(BaseClient[Awaitable[TxResult]]):
         """
         return tx_result(await self._send(msg, funds, memo, wait=True))
 
-    async def submit(
-        self, msg: dict[str, Any], *, funds: Sequence[Coin] = (), memo: str = ""
-    ) -> Queued:
+    async def submit(self, msg: Message, *, funds: Sequence[TxCoin] = (), memo: str = "") -> Queued:
         """Sign and send without waiting; look the result up with :meth:`tx`."""
         return Queued((await self._send(msg, funds, memo, wait=False))["txhash"])
 
@@ -151,7 +153,7 @@ class AsyncClient(BaseClient[Awaitable[TxResult]]):
         challenge: str | None = None,
     ) -> TxResult:
         """Answer this epoch's challenge for a worker (signed by ``worker_key`` if given)."""
-        answer = challenge or (await self.liveliness_challenge())["challenge"]
+        answer = challenge or (await self.liveliness_challenge()).challenge
         info = await self.info()
         return await self.execute(
             liveliness_message(
@@ -175,18 +177,17 @@ class AsyncClient(BaseClient[Awaitable[TxResult]]):
 
     # queries ----------------------------------------------------------------
 
-    async def liveliness_challenge(self) -> dict[str, Any]:
-        """``{"challenge", "epoch", "expires_at", "epoch_seconds"}`` of the current epoch."""
-        answer: dict[str, Any] = await self.query({"get_liveliness_challenge": {}})
-        return answer
+    async def liveliness_challenge(self) -> ChallengeAnswer:
+        """The current epoch, its challenge, when it expires and the epoch length."""
+        return ChallengeAnswer.model_validate(await self.query({"get_liveliness_challenge": {}}))
 
-    async def work_totals(self, by: str, **filters: Any) -> list[dict[str, Any]]:
+    async def work_totals(self, by: str, **filters: Any) -> list[WorkTotalAnswer]:
         """Usage summed per worker, subscriber, period or wallet (every page)."""
-        totals: list[dict[str, Any]] = []
+        totals: list[WorkTotalAnswer] = []
         after = filters.pop("start_after", None)
         while True:
             page = await self.query(work_totals_query(by, start_after=after, **filters))
-            totals.extend(page["totals"])
+            totals.extend(WorkTotalAnswer.model_validate(t) for t in page["totals"])
             after = page.get("next_start_after")
             if after is None:
                 return totals
@@ -202,13 +203,20 @@ class AsyncClient(BaseClient[Awaitable[TxResult]]):
             if after is None:
                 return addresses
 
-    async def work_reports(self, **filters: Any) -> list[dict[str, Any]]:
-        """Work reports, in (period, worker) order."""
-        return list((await self.query(work_reports_query(**filters)))["reports"])
+    async def work_reports(self, **filters: Any) -> list[WorkReportAnswer]:
+        """Work reports, in (period, worker) order (every page, 1,000 a query)."""
+        found: list[WorkReportAnswer] = []
+        following: dict[str, Any] | None = filters
+        while following is not None:
+            page, following = work_reports_page(
+                await self.query(work_reports_query(**following)), following
+            )
+            found.extend(page)
+        return found
 
-    async def query(self, msg: dict[str, Any]) -> Any:
-        """Run any query message and return its JSON answer."""
-        return await self._call("POST", "/v1/query", json=msg)
+    async def query(self, msg: Message) -> Any:
+        """Run any query message (typed, or as JSON) and return its JSON answer."""
+        return await self._call("POST", "/v1/query", json=message_json(msg))
 
     async def workers(
         self,

@@ -7,13 +7,14 @@ and hand the answers back to it.
 import base64
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from worker_manager.client._exceptions import (
-    ContractError,
+    ContractRefused,
     NodeError,
     NotFound,
     TxFailed,
@@ -21,8 +22,9 @@ from worker_manager.client._exceptions import (
 )
 from worker_manager.client._types import Account, NodeInfo, TxResult
 from worker_manager.contract.liveliness import liveliness_sign_bytes, work_sign_bytes
+from worker_manager.contract.msg import ExecuteMsg, QueryMsg, WorkReportAnswer, message_name
 from worker_manager.keys import PrivateKey
-from worker_manager.tx import DEFAULT_FEE, Coin, Fee, build_execute_tx
+from worker_manager.tx import DEFAULT_FEE, Fee, TxCoin, build_execute_tx
 
 DEFAULT_TIMEOUT_S = 45.0
 CONTRACT_ERROR_STATUSES = frozenset({400, 401, 403, 404, 409, 503})
@@ -38,6 +40,17 @@ def subscriber_proof(key: PrivateKey) -> dict[str, str]:
     """The original contract's ``get_workers`` proof: a signature over sha256(public key)."""
     public = key.public_key
     return {"signature": key.sign(public).hex(), "subscriber_public_key": public.hex()}
+
+
+#: What the client sends: a contract message, typed (``RegisterWorker(...)``) or as JSON.
+Message = ExecuteMsg | QueryMsg | Mapping[str, Any]
+
+
+def message_json(msg: Message) -> dict[str, Any]:
+    """``msg`` as the contract's JSON: ``{"register_worker": {...}}``."""
+    if isinstance(msg, BaseModel):
+        return {message_name(msg): msg.model_dump(mode="json", exclude_none=True)}
+    return dict(msg)
 
 
 def _fields(**values: Any) -> dict[str, Any]:
@@ -61,7 +74,7 @@ def raise_for_answer(response: httpx.Response) -> Any:
     if response.status_code == 404 and code in ("tx_not_found", "block_not_found"):
         raise NotFound(response.status_code, code, detail, body)
     if response.status_code in CONTRACT_ERROR_STATUSES and code not in NODE_ERROR_CODES:
-        raise ContractError(code, detail)
+        raise ContractRefused(code, detail)
     raise NodeError(response.status_code, code, detail, body)
 
 
@@ -101,8 +114,8 @@ class BaseClient(ABC, Generic[R]):
 
     def _sign(
         self,
-        msg: dict[str, Any],
-        funds: Sequence[Coin],
+        msg: Message,
+        funds: Sequence[TxCoin],
         memo: str,
         info: NodeInfo,
         account: Account,
@@ -111,7 +124,7 @@ class BaseClient(ABC, Generic[R]):
         return build_execute_tx(
             self.key,
             info.contract_address,
-            json.dumps(msg, separators=(",", ":")).encode(),
+            json.dumps(message_json(msg), separators=(",", ":")).encode(),
             chain_id=info.chain_id,
             account_number=account.account_number,
             sequence=account.sequence,
@@ -136,7 +149,7 @@ class BaseClient(ABC, Generic[R]):
     # Every execute message, once; ``execute`` does the I/O in each twin. ------------
 
     @abstractmethod
-    def execute(self, msg: dict[str, Any], *, funds: Sequence[Coin] = (), memo: str = "") -> R:
+    def execute(self, msg: dict[str, Any], *, funds: Sequence[TxCoin] = (), memo: str = "") -> R:
         """Sign ``msg``, broadcast it and wait for its block (each twin does the I/O)."""
 
     def register_worker(
@@ -149,7 +162,7 @@ class BaseClient(ABC, Generic[R]):
         url: str | None = None,
         worker_public_key: str | None = None,
         capacity: int | None = None,
-        funds: Sequence[Coin] = (),
+        funds: Sequence[TxCoin] = (),
     ) -> R:
         """Register a worker (admin, or anyone in open registration)."""
         body = _fields(
@@ -316,8 +329,12 @@ def work_message(
     )
 
 
+PAGE_SIZE = 1000
+"""How many addresses or reports the paging helpers ask for at once (the contract's cap)."""
+
+
 def worker_addresses_query(start_after: str | None) -> dict[str, Any]:
-    return {"get_worker_addresses": _fields(start_after=start_after, limit=1000)}
+    return {"get_worker_addresses": _fields(start_after=start_after, limit=PAGE_SIZE)}
 
 
 def work_totals_query(by: str, **filters: Any) -> dict[str, Any]:
@@ -325,7 +342,18 @@ def work_totals_query(by: str, **filters: Any) -> dict[str, Any]:
 
 
 def work_reports_query(**filters: Any) -> dict[str, Any]:
-    return {"get_work_reports": _fields(**filters)}
+    return {"get_work_reports": _fields(**{**filters, "limit": PAGE_SIZE})}
+
+
+def work_reports_page(
+    answer: dict[str, Any], filters: dict[str, Any]
+) -> tuple[list[WorkReportAnswer], dict[str, Any] | None]:
+    """One page of reports, and the filters for the next page (``None`` after the last)."""
+    page = [WorkReportAnswer.model_validate(r) for r in answer["reports"]]
+    if len(page) < PAGE_SIZE:
+        return page, None
+    last = page[-1]
+    return page, {**filters, "start_after": {"period": last.period, "ip_address": last.ip_address}}
 
 
 def workers_query(

@@ -9,12 +9,15 @@ import httpx
 
 from worker_manager.client._base import (
     BaseClient,
+    Message,
     liveliness_message,
+    message_json,
     raise_for_answer,
     subscribers_query,
     tx_result,
     urls_query,
     work_message,
+    work_reports_page,
     work_reports_query,
     work_totals_query,
     worker_addresses_query,
@@ -32,8 +35,9 @@ from worker_manager.client._types import (
     Worker,
     Workers,
 )
+from worker_manager.contract.msg import ChallengeAnswer, WorkReportAnswer, WorkTotalAnswer
 from worker_manager.keys import PrivateKey
-from worker_manager.tx import Coin
+from worker_manager.tx import TxCoin
 
 
 class Client(BaseClient[TxResult]):
@@ -109,9 +113,7 @@ class Client(BaseClient[TxResult]):
 
     # transactions -----------------------------------------------------------
 
-    def _send(
-        self, msg: dict[str, Any], funds: Sequence[Coin], memo: str, wait: bool
-    ) -> dict[str, Any]:
+    def _send(self, msg: Message, funds: Sequence[TxCoin], memo: str, wait: bool) -> dict[str, Any]:
         info = self.info()
         with self._lock:
             for attempt in (1, 2):
@@ -129,9 +131,7 @@ class Client(BaseClient[TxResult]):
                 return answer
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def execute(
-        self, msg: dict[str, Any], *, funds: Sequence[Coin] = (), memo: str = ""
-    ) -> TxResult:
+    def execute(self, msg: Message, *, funds: Sequence[TxCoin] = (), memo: str = "") -> TxResult:
         """Sign and send any execute message and wait for its block.
 
         Raises :class:`TxRejected` if the node refuses the tx, :class:`TxFailed` if
@@ -139,7 +139,7 @@ class Client(BaseClient[TxResult]):
         """
         return tx_result(self._send(msg, funds, memo, wait=True))
 
-    def submit(self, msg: dict[str, Any], *, funds: Sequence[Coin] = (), memo: str = "") -> Queued:
+    def submit(self, msg: Message, *, funds: Sequence[TxCoin] = (), memo: str = "") -> Queued:
         """Sign and send without waiting; look the result up with :meth:`tx`."""
         return Queued(self._send(msg, funds, memo, wait=False)["txhash"])
 
@@ -152,7 +152,7 @@ class Client(BaseClient[TxResult]):
         challenge: str | None = None,
     ) -> TxResult:
         """Answer this epoch's challenge for a worker (signed by ``worker_key`` if given)."""
-        answer = challenge or self.liveliness_challenge()["challenge"]
+        answer = challenge or self.liveliness_challenge().challenge
         return self.execute(
             liveliness_message(
                 self.info(), ip_address, answer, load, worker_key=worker_key, signer=self.key
@@ -176,18 +176,17 @@ class Client(BaseClient[TxResult]):
 
     # queries ----------------------------------------------------------------
 
-    def liveliness_challenge(self) -> dict[str, Any]:
-        """``{"challenge", "epoch", "expires_at", "epoch_seconds"}`` of the current epoch."""
-        answer: dict[str, Any] = self.query({"get_liveliness_challenge": {}})
-        return answer
+    def liveliness_challenge(self) -> ChallengeAnswer:
+        """The current epoch, its challenge, when it expires and the epoch length."""
+        return ChallengeAnswer.model_validate(self.query({"get_liveliness_challenge": {}}))
 
-    def work_totals(self, by: str, **filters: Any) -> list[dict[str, Any]]:
+    def work_totals(self, by: str, **filters: Any) -> list[WorkTotalAnswer]:
         """Usage summed per worker, subscriber, period or wallet (every page)."""
-        totals: list[dict[str, Any]] = []
+        totals: list[WorkTotalAnswer] = []
         after = filters.pop("start_after", None)
         while True:
             page = self.query(work_totals_query(by, start_after=after, **filters))
-            totals.extend(page["totals"])
+            totals.extend(WorkTotalAnswer.model_validate(t) for t in page["totals"])
             after = page.get("next_start_after")
             if after is None:
                 return totals
@@ -203,13 +202,20 @@ class Client(BaseClient[TxResult]):
             if after is None:
                 return addresses
 
-    def work_reports(self, **filters: Any) -> list[dict[str, Any]]:
-        """Work reports, in (period, worker) order."""
-        return list(self.query(work_reports_query(**filters))["reports"])
+    def work_reports(self, **filters: Any) -> list[WorkReportAnswer]:
+        """Work reports, in (period, worker) order (every page, 1,000 a query)."""
+        found: list[WorkReportAnswer] = []
+        following: dict[str, Any] | None = filters
+        while following is not None:
+            page, following = work_reports_page(
+                self.query(work_reports_query(**following)), following
+            )
+            found.extend(page)
+        return found
 
-    def query(self, msg: dict[str, Any]) -> Any:
-        """Run any query message and return its JSON answer."""
-        return self._call("POST", "/v1/query", json=msg)
+    def query(self, msg: Message) -> Any:
+        """Run any query message (typed, or as JSON) and return its JSON answer."""
+        return self._call("POST", "/v1/query", json=message_json(msg))
 
     def workers(
         self,

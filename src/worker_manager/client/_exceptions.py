@@ -6,7 +6,7 @@
     │   ├── NotFound            no such tx, block, worker, ...
     │   └── TxRejected          the ante checks refused a tx before any block
     │                           (``code``: bad_signature, wrong_sequence, wrong_chain_id, ...)
-    └── ContractError           the contract refused (``code``: unauthorized, worker_exists, ...)
+    └── ContractRefused         the contract refused (``code``: unauthorized, worker_exists, ...)
         └── TxFailed            ... inside a committed tx (``txhash``, ``height``)
 
 ``code`` is always the stable string of ``docs/errors.md``; match on it, never on
@@ -51,7 +51,7 @@ class TxRejected(NodeError):
         return str(self.body.get("codespace", ""))
 
 
-class ContractError(WorkerManagerError):
+class ContractRefused(WorkerManagerError):
     """The contract refused a message (a query, or an execute in a committed tx)."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -60,7 +60,7 @@ class ContractError(WorkerManagerError):
         self.message = message
 
 
-class TxFailed(ContractError):
+class TxFailed(ContractRefused):
     """A committed tx failed: the contract (or the node, at delivery) refused it.
 
     Its sequence was used; nothing else changed.

@@ -113,7 +113,7 @@ def with_verdict(
     With ``may_refuse`` and a policy in ``reject`` mode, a verdict other than
     ``valid`` raises :class:`AttestationRefused` (nothing is written)."""
     outcome = verify(deps, env, info, config, worker)
-    index = deps.storage.load_liveliness().served_index
+    index = deps.storage.load_liveliness().up_index
     if outcome is None:
         return worker.with_changes(
             attestation_status="unchecked",

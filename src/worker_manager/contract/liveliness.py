@@ -1,7 +1,7 @@
-"""Epochs, challenges, served epochs and worker status: pure functions.
+"""Epochs, challenges, up epochs and worker status: pure functions.
 
-Time is cut into epochs of ``config.epoch_seconds``. An epoch is *served* when
-the registry ticks it or a worker answers in it; workers are judged on the served
+Time is cut into epochs of ``config.epoch_seconds``. An epoch is *up* when
+the registry ticks it or a worker answers in it; workers are judged on the up
 epochs they missed, so an outage of the registry never counts against them, and
 after one every worker gets a full grace period (see
 :class:`~worker_manager.contract.state.LivelinessState`).
@@ -35,17 +35,17 @@ def epoch_end(config: Config, epoch: int) -> int:
     return (epoch + 1) * config.epoch_seconds
 
 
-def mark_served(state: LivelinessState, epoch: int) -> LivelinessState:
-    """Count ``epoch`` as served (once). A skipped epoch means the registry was
+def mark_up(state: LivelinessState, epoch: int) -> LivelinessState:
+    """Count ``epoch`` as up (once). A skipped epoch means the registry was
     down: the new epoch starts a resume, from which every worker gets full grace."""
-    last = state.last_served_epoch
+    last = state.last_up_epoch
     if last is not None and epoch <= last:
         return state
-    index = state.served_index + 1
+    index = state.up_index + 1
     gap = last is not None and epoch > last + 1
     return state.with_changes(
-        served_index=index,
-        last_served_epoch=epoch,
+        up_index=index,
+        last_up_epoch=epoch,
         resume_index=index if gap else state.resume_index,
         serving_version=state.serving_version + 1,
     )
@@ -53,20 +53,20 @@ def mark_served(state: LivelinessState, epoch: int) -> LivelinessState:
 
 def live_from_index(config: Config, state: LivelinessState) -> int:
     """The least ``last_seen_index`` a live worker has (resumes included)."""
-    threshold = state.served_index - config.grace_epochs
+    threshold = state.up_index - config.grace_epochs
     if state.resume_index and state.resume_index - 1 >= threshold:
         return -(2**62)  # within a grace period after an outage: every seen worker is live
     return threshold
 
 
 def missed_epochs(state: LivelinessState, worker: Worker) -> int | None:
-    """Served epochs since the worker's last answer (an outage resets the count)."""
+    """Up epochs since the worker's last answer (an outage resets the count)."""
     if worker.last_seen_index is None:
         return None
     seen = worker.last_seen_index
     if state.resume_index:
         seen = max(seen, state.resume_index - 1)
-    return max(0, state.served_index - seen)
+    return max(0, state.up_index - seen)
 
 
 def status_of(config: Config, state: LivelinessState, worker: Worker) -> Status:

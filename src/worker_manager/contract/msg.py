@@ -442,7 +442,7 @@ QUERY_MESSAGES: dict[str, type[QueryMsg]] = {
 
 
 class EpochTick(Message):
-    """The node marks the current epoch as served (idempotent). Only the node sends it;
+    """The node marks the current epoch as up (idempotent). Only the node sends it;
     the ante refuses it from the network like any unknown message."""
 
 

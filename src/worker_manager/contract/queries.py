@@ -2,7 +2,6 @@
 
 import json
 
-from worker_manager.contract.assignment import bucket_of
 from worker_manager.contract.auth import load_config, load_worker, verify_subscriber
 from worker_manager.contract.deps import QueryDeps
 from worker_manager.contract.error import InvalidField
@@ -88,7 +87,7 @@ def query_workers(deps: QueryDeps, msg: GetWorkers) -> WorkersAnswer:
     owner = canonical_address("address", msg.address) if msg.address else None
     page = deps.storage.list_workers(start_after=start_after, limit=limit, payment_wallet=owner)
     state = deps.storage.load_liveliness()
-    min_attested = min_attested_index(deps, state.served_index)
+    min_attested = min_attested_index(deps, state.up_index)
     return WorkersAnswer(
         workers=[worker_answer(config, state, w, min_attested) for w in page.workers],
         next_start_after=page.next_start_after,
@@ -98,25 +97,28 @@ def query_workers(deps: QueryDeps, msg: GetWorkers) -> WorkersAnswer:
 def query_worker(deps: QueryDeps, msg: GetWorker) -> WorkerAnswer:
     config = load_config(deps.storage)
     state = deps.storage.load_liveliness()
-    min_attested = min_attested_index(deps, state.served_index)
+    min_attested = min_attested_index(deps, state.up_index)
     return worker_answer(config, state, load_worker(deps.storage, msg.ip_address), min_attested)
 
 
 def query_models(deps: QueryDeps) -> ModelsAnswer:
     config = load_config(deps.storage)
     state = deps.storage.load_liveliness()
-    min_attested = min_attested_index(deps, state.served_index)
+    min_attested = min_attested_index(deps, state.up_index)
     return ModelsAnswer(
         models=deps.storage.serving_types(live_from_index(config, state), min_attested)
     )
 
 
 def query_urls(deps: QueryDeps, msg: GetUrls) -> UrlsAnswer:
+    # NumPy ranks; loaded when a node first ranks, not by every tool that parses messages
+    from worker_manager.contract.assignment import bucket_of
+
     config = load_config(deps.storage)
     state = deps.storage.load_liveliness()
     limit = _limit(msg.limit, DEFAULT_URLS_LIMIT, MAX_URLS_LIMIT)
     live = deps.storage.serving_index(
-        msg.model, live_from_index(config, state), min_attested_index(deps, state.served_index)
+        msg.model, live_from_index(config, state), min_attested_index(deps, state.up_index)
     )
     bucket = bucket_of(msg.subscriber or "")
     for depth in (limit, len(live)):  # workers sharing a URL are rare: look deeper only then

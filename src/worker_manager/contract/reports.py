@@ -17,7 +17,7 @@ from worker_manager.contract.liveliness import (
     epoch_of,
     liveliness_sign_bytes,
     load_step,
-    mark_served,
+    mark_up,
     status_of,
     work_sign_bytes,
 )
@@ -113,7 +113,7 @@ def execute_report_liveliness(
         ),
     )
 
-    state = mark_served(deps.storage.load_liveliness(), now_epoch)
+    state = mark_up(deps.storage.load_liveliness(), now_epoch)
     if worker.last_seen_epoch is not None and worker.last_seen_epoch >= epoch:
         deps.storage.save_liveliness(state)
         return Response.of(
@@ -125,7 +125,7 @@ def execute_report_liveliness(
         )
     was_live = status_of(config, state, worker) is Status.LIVE
     updated = worker.with_changes(
-        last_seen_index=state.served_index,
+        last_seen_index=state.up_index,
         last_seen_epoch=epoch,
         last_seen_time=env.block.time,
         load=load,
@@ -221,18 +221,18 @@ def execute_report_work(
 
 
 def sudo_epoch_tick(deps: Deps, env: Env) -> Response:
-    """The node marks the current epoch as served (a repeat changes nothing)."""
+    """The node marks the current epoch as up (a repeat changes nothing)."""
     config = load_config(deps.storage)
     epoch = epoch_of(config, env.block.time)
     state = deps.storage.load_liveliness()
-    ticked = mark_served(state, epoch)
+    ticked = mark_up(state, epoch)
     if ticked != state:
         deps.storage.save_liveliness(ticked)
     return Response.of(
         "epoch_tick",
-        {"epoch": epoch, "served_index": ticked.served_index},
+        {"epoch": epoch, "up_index": ticked.up_index},
         epoch=str(epoch),
-        served_index=str(ticked.served_index),
+        up_index=str(ticked.up_index),
     )
 
 

@@ -35,8 +35,8 @@ def not_served_because(
     return reasons
 
 
-def min_attested_index(deps: Deps | QueryDeps, served_index: int) -> int | None:
+def min_attested_index(deps: Deps | QueryDeps, up_index: int) -> int | None:
     """The oldest verification still good enough to serve (None: any age)."""
     policy = deps.storage.load_attestation_policy()
     every = None if policy is None else policy.reattest_every_epochs
-    return None if every is None else served_index - every
+    return None if every is None else up_index - every

@@ -8,7 +8,7 @@ from typing import Any, Literal, Self
 DEFAULT_MAX_ATTESTATION_REPORT_BYTES = 64 * 1024
 #: Where a worker's URL comes from when it registered none.
 DEFAULT_URL_TEMPLATE = "https://{address}"
-#: Liveliness: one challenge per epoch; live while at most ``grace`` served epochs
+#: Liveliness: one challenge per epoch; live while at most ``grace`` up epochs
 #: were missed, stale until ``offline_after``, then offline.
 DEFAULT_EPOCH_SECONDS = 60
 DEFAULT_GRACE_EPOCHS = 3
@@ -79,7 +79,7 @@ class Worker:
     registered_height: int = 0
     registered_time: int = 0
     updated_height: int = 0
-    #: The served-epoch index of its last liveliness answer (set to the index at
+    #: The up-epoch index of its last liveliness answer (set to the index at
     #: registration, so a new worker is served for one grace period).
     last_seen_index: int | None = None
     #: The epoch and block time of its last liveliness answer (None: never answered).
@@ -92,7 +92,7 @@ class Worker:
     #: The attestation verdict: "unchecked" (no policy), "valid", "rejected", "unverified".
     attestation_status: str = "unchecked"
     attestation_reasons: tuple[str, ...] = ()
-    #: The served-epoch index when it was last verified (for re-attestation).
+    #: The up-epoch index when it was last verified (for re-attestation).
     attested_index: int | None = None
     #: The full verdict (JSON), shown by get_worker.
     attestation_verdict: str | None = None
@@ -127,18 +127,18 @@ class ServingWorker:
 
 @dataclass(frozen=True, slots=True)
 class LivelinessState:
-    """The registry's own clock: epochs in which it was serving, counted.
+    """The registry's own clock: epochs in which it was up, counted.
 
-    ``served_index`` counts served epochs (an epoch is served when the node ticks it
-    or a worker answers in it). Workers are judged on served epochs missed, so time
+    ``up_index`` counts up epochs (an epoch is up when the node ticks it or a worker
+    answers in it). Workers are judged on up epochs missed, so time
     the registry was down never counts against them; ``resume_index`` is the first
-    served epoch after such a gap, from which every worker gets a full grace period.
+    up epoch after such a gap, from which every worker gets a full grace period.
     ``serving_version`` changes whenever what ``get_models``/``get_u_r_ls`` answer
     may change, so those answers can be cached across blocks.
     """
 
-    served_index: int = 0
-    last_served_epoch: int | None = None
+    up_index: int = 0
+    last_up_epoch: int | None = None
     resume_index: int = 0
     serving_version: int = 0
 
@@ -147,11 +147,17 @@ class LivelinessState:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Self:
+        """Load stored state; the names earlier versions stored are read too."""
+        renamed = {_EARLIER_LIVELINESS_NAMES.get(k, k): v for k, v in data.items()}
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in renamed.items() if k in known})
 
     def with_changes(self, **changes: Any) -> Self:
         return replace(self, **changes)
+
+
+#: Up epochs were called served epochs until version 0.1 (stored state keeps the names).
+_EARLIER_LIVELINESS_NAMES = {"served_index": "up_index", "last_served_epoch": "last_up_epoch"}
 
 
 @dataclass(frozen=True, slots=True)

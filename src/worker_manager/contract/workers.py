@@ -82,7 +82,7 @@ def execute_register_worker(
         if holder is not None:
             raise WorkerKeyInUse(worker_key, holder.ip_address)
 
-    served_index = deps.storage.load_liveliness().served_index
+    up_index = deps.storage.load_liveliness().up_index
     worker = with_verdict(
         deps,
         env,
@@ -100,7 +100,7 @@ def execute_register_worker(
             registered_time=env.block.time,
             updated_height=env.block.height,
             # served for one grace period, until its agent starts answering
-            last_seen_index=served_index,
+            last_seen_index=up_index,
         ),
         may_refuse=True,
     )

@@ -221,7 +221,7 @@ class Node:
         raise ExecuteFailed(result.log)
 
     def tick(self) -> TxOutcome:
-        """Mark the current epoch as served and wait for its block."""
+        """Mark the current epoch as up and wait for its block."""
         return self.pipeline.tick()
 
     def close(self) -> None:

@@ -96,7 +96,7 @@ class TxPipeline:
         self.ticker = EpochTicker(
             now_s=lambda: self._clock.now_ns() / 1e9,
             epoch_seconds=lambda: self._chain.head.config.epoch_seconds,
-            served_epoch=lambda: self._chain.head.liveliness.last_served_epoch,
+            up_epoch=lambda: self._chain.head.liveliness.last_up_epoch,
             tick=self.tick,
         )
 
@@ -181,7 +181,7 @@ class TxPipeline:
         return self.admit(tx)
 
     def tick(self) -> TxOutcome:
-        """Mark the current epoch as served (a sudo tx of the node) and wait for its block."""
+        """Mark the current epoch as up (a sudo tx of the node) and wait for its block."""
         contract_address = self._chain.identity.contract_address
         tx = PendingTx(
             hash=_internal_hash(

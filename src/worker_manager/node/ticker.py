@@ -1,11 +1,11 @@
-"""The epoch ticker: marks each epoch as served while the node runs.
+"""The epoch ticker: marks each epoch as up while the node runs.
 
-Liveliness counts *served* epochs (see :mod:`worker_manager.contract.liveliness`).
-Workers answering mark their epoch served themselves; the ticker makes sure an
+Liveliness counts *up* epochs (see :mod:`worker_manager.contract.liveliness`).
+Workers answering mark their epoch up themselves; the ticker makes sure an
 epoch in which the node was up counts even if no worker answered (otherwise a
 network whose workers all died would never see them go stale). Each tick is a
 ``sudo`` tx of the node, recorded like any other, so replays give the same state;
-a tick for an epoch already served changes nothing, so several nodes may tick.
+a tick for an epoch already up changes nothing, so several nodes may tick.
 """
 
 import logging
@@ -26,12 +26,12 @@ class EpochTicker:
         *,
         now_s: Callable[[], float],
         epoch_seconds: Callable[[], int],
-        served_epoch: Callable[[], int | None],
+        up_epoch: Callable[[], int | None],
         tick: Callable[[], Any],
     ) -> None:
         self._now_s = now_s
         self._epoch_seconds = epoch_seconds
-        self._served_epoch = served_epoch
+        self._up_epoch = up_epoch
         self._tick = tick
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="epoch-ticker", daemon=True)
@@ -49,8 +49,8 @@ class EpochTicker:
             length = self._epoch_seconds()
             now = self._now_s()
             epoch = int(now // length)
-            served = self._served_epoch()
-            if served is None or served < epoch:
+            up = self._up_epoch()
+            if up is None or up < epoch:
                 try:
                     self._tick()
                 except Exception:

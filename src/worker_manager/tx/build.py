@@ -23,16 +23,16 @@ from worker_manager.tx.types import (
     EXECUTE_CONTRACT_TYPE_URL,
     SECP256K1_PUBKEY_TYPE_URL,
     SIGNER_HINT_TYPE_URL,
-    Coin,
     CoinError,
     ExecuteContractMsg,
     Fee,
     SignerHint,
+    TxCoin,
     validate_coins,
 )
 
 
-def _coins_pb(coins: Sequence[Coin]) -> list[coin_pb2.Coin]:
+def _coins_pb(coins: Sequence[TxCoin]) -> list[coin_pb2.Coin]:
     return [coin_pb2.Coin(denom=c.denom, amount=str(c.amount)) for c in coins]
 
 
@@ -174,7 +174,7 @@ def build_execute_tx(
     chain_id: str,
     account_number: int,
     sequence: int,
-    sent_funds: Sequence[Coin] = (),
+    sent_funds: Sequence[TxCoin] = (),
     fee: Fee = DEFAULT_FEE,
     memo: str = "",
     timeout_height: int = 0,

@@ -63,13 +63,13 @@ from worker_manager.tx.types import (
     EXECUTE_CONTRACT_TYPE_URL,
     SECP256K1_PUBKEY_TYPE_URL,
     SIGNER_HINT_TYPE_URL,
-    Coin,
     CoinError,
     DecodedTx,
     ExecuteContractMsg,
     Fee,
     SignerHint,
     SignerInfo,
+    TxCoin,
     validate_coins,
 )
 
@@ -125,8 +125,8 @@ def _reject_unknown_fields(message: Message, where: str, *, allow_non_critical: 
             )
 
 
-def _coins(coins: Iterable[coin_pb2.Coin], what: str) -> tuple[Coin, ...]:
-    result: list[Coin] = []
+def _coins(coins: Iterable[coin_pb2.Coin], what: str) -> tuple[TxCoin, ...]:
+    result: list[TxCoin] = []
     for coin in coins:
         amount = coin.amount
         if not amount.isascii() or not amount.isdigit():
@@ -135,7 +135,7 @@ def _coins(coins: Iterable[coin_pb2.Coin], what: str) -> tuple[Coin, ...]:
                 code=CODE_INVALID_COINS,
             )
         try:
-            result.append(Coin(coin.denom, int(amount)))
+            result.append(TxCoin(coin.denom, int(amount)))
         except CoinError as exc:
             raise TxDecodeError(f"{what}: {exc}", code=CODE_INVALID_COINS) from exc
     parsed = tuple(result)

@@ -10,7 +10,7 @@ import base64
 from typing import Any
 
 from worker_manager.tx.decode import sign_mode_name
-from worker_manager.tx.types import TX_TYPE_URL, Coin, DecodedTx, ExecuteContractMsg
+from worker_manager.tx.types import TX_TYPE_URL, DecodedTx, ExecuteContractMsg, TxCoin
 
 #: A JSON object as :func:`json.dumps` takes it.
 JsonObject = dict[str, Any]
@@ -20,7 +20,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def coins_to_json(coins: tuple[Coin, ...]) -> list[JsonObject]:
+def coins_to_json(coins: tuple[TxCoin, ...]) -> list[JsonObject]:
     """``[{"denom": "uscrt", "amount": "10000"}, ...]``."""
     return [{"denom": c.denom, "amount": str(c.amount)} for c in coins]
 

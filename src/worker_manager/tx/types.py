@@ -2,7 +2,7 @@
 
 These are what the rest of the project handles: the node gets a
 :class:`DecodedTx` from :func:`~worker_manager.tx.decode.decode_tx`, the client
-describes what it wants signed with :class:`ExecuteContractMsg`, :class:`Coin`
+describes what it wants signed with :class:`ExecuteContractMsg`, :class:`TxCoin`
 and :class:`Fee`. Protobuf classes never leave :mod:`worker_manager.tx`.
 """
 
@@ -34,8 +34,10 @@ class CoinError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Coin:
-    """An amount of one denomination, e.g. ``Coin("uscrt", 10000)``."""
+class TxCoin:
+    """An amount of one denomination as a tx carries it (a whole number), e.g.
+    ``TxCoin("uscrt", 10000)``. The contract sees it as its own ``Coin`` (the amount as
+    text, as CosmWasm's ``Uint128``)."""
 
     denom: str
     amount: int
@@ -49,7 +51,7 @@ class Coin:
             raise CoinError(f"coin amount out of range: {self.amount}")
 
     @classmethod
-    def parse(cls, text: str) -> "Coin":
+    def parse(cls, text: str) -> "TxCoin":
         """Parse Cosmos coin text such as ``"10000uscrt"``."""
         match = _COIN_TEXT.fullmatch(text.strip())
         if match is None:
@@ -60,7 +62,7 @@ class Coin:
         return f"{self.amount}{self.denom}"
 
 
-def validate_coins(coins: tuple[Coin, ...], what: str) -> None:
+def validate_coins(coins: tuple[TxCoin, ...], what: str) -> None:
     """Cosmos ``Coins.Validate``: positive amounts, denominations sorted and unique."""
     previous = ""
     for coin in coins:
@@ -75,7 +77,7 @@ def validate_coins(coins: tuple[Coin, ...], what: str) -> None:
 class Fee:
     """What the signer pays for gas; ``payer``/``granter`` stay empty here."""
 
-    amount: tuple[Coin, ...]
+    amount: tuple[TxCoin, ...]
     gas_limit: int
     payer: str = ""
     granter: str = ""
@@ -90,7 +92,7 @@ def fee_for_gas(
     if gas_limit < 0:
         raise ValueError(f"gas limit must not be negative, got {gas_limit}")
     amount = int((Decimal(gas_limit) * gas_price).to_integral_value(rounding=ROUND_CEILING))
-    return Fee(amount=(Coin(denom, amount),) if amount else (), gas_limit=gas_limit)
+    return Fee(amount=(TxCoin(denom, amount),) if amount else (), gas_limit=gas_limit)
 
 
 #: secret-sdk's ``execute_tx`` default: 50000uscrt for 200000 gas.
@@ -110,7 +112,7 @@ class ExecuteContractMsg:
     sender: str
     contract: str
     msg: bytes
-    sent_funds: tuple[Coin, ...] = ()
+    sent_funds: tuple[TxCoin, ...] = ()
     callback_code_hash: str = ""
     callback_sig: bytes = b""
 
