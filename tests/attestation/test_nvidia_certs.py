@@ -6,10 +6,7 @@ run over every case below; ``OLD_CHAIN`` and ``OLD_FWIDS`` are what they decided
 purpose. Synthetic chains come from a throw-away P-384 PKI shaped like NVIDIA's.
 """
 
-import base64
 import datetime as dt
-import json
-import re
 from collections.abc import Sequence
 
 import pytest
@@ -22,7 +19,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker_manager.attestation.errors import CERTIFICATE_PARSE_ERRORS
-from worker_manager.attestation.nvidia import parse_gpu_evidence
 from worker_manager.attestation.nvidia.certs import (
     ChainError,
     device_root,
@@ -35,21 +31,9 @@ from worker_manager.attestation.nvidia.dice import (
     DiceTcbInfo,
     fwid_from_certificate,
 )
-from worker_manager.attestation.nvidia.spdm import parse_spdm
 
-from .conftest import DATA
+from .nvidia_samples import HP, NOW, RIM_CHAIN, SV, SV_FWID
 
-NOW = 1751328000  # 2025-07-01, inside the RIM chain's validity
-RIM_XML = (DATA / "nvidia" / "NV_GPU_DRIVER_GH100_550.144.03.xml").read_bytes()
-SECRETVM = parse_gpu_evidence(json.loads((DATA / "secretvm" / "gpu_attest.txt").read_text()))
-HOPPER = parse_gpu_evidence(json.loads((DATA / "nvidia" / "hopper_evidence.json").read_text()))
-SV = x509.load_pem_x509_certificates(SECRETVM.items[0].certificate_chain_pem)
-HP = x509.load_pem_x509_certificates(HOPPER.items[0].certificate_chain_pem)
-RIM_CHAIN = [
-    x509.load_der_x509_certificate(base64.b64decode(c))
-    for c in re.findall(rb"<ds:X509Certificate>(.*?)</ds:X509Certificate>", RIM_XML, re.S)
-]
-SV_FWID = parse_spdm(SECRETVM.items[0].evidence).fwid or b""
 DICE_OID = x509.ObjectIdentifier("2.23.133.5.4.1")
 
 

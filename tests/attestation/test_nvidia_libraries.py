@@ -10,9 +10,7 @@ a ``DELIBERATE_*`` table with the reason. The samples are ``tests/data/attestati
 (byte-identical copies of ``shared/testdata/attestation``).
 """
 
-import base64
 import json
-import re
 from collections.abc import Callable, Sequence
 
 import pytest
@@ -26,24 +24,13 @@ from worker_manager.attestation import (
     Reason,
     verify_gpu_evidence,
 )
-from worker_manager.attestation.nvidia import parse_gpu_evidence
 from worker_manager.attestation.nvidia.evidence import GpuEvidenceItem
 from worker_manager.attestation.nvidia.rim import RimSource
-from worker_manager.attestation.nvidia.spdm import parse_spdm
 
 from .conftest import DATA
+from .nvidia_samples import HOPPER, HP, NOW, RIM_CHAIN, SECRETVM, SV, SV_FWID
 
-NOW = 1751328000  # 2025-07-01, inside the RIM chain's validity
 RIM_CHAIN_END = 1798649810
-RIM_XML = (DATA / "nvidia" / "NV_GPU_DRIVER_GH100_550.144.03.xml").read_bytes()
-SECRETVM = parse_gpu_evidence(json.loads((DATA / "secretvm" / "gpu_attest.txt").read_text()))
-HOPPER = parse_gpu_evidence(json.loads((DATA / "nvidia" / "hopper_evidence.json").read_text()))
-SV = x509.load_pem_x509_certificates(SECRETVM.items[0].certificate_chain_pem)
-HP = x509.load_pem_x509_certificates(HOPPER.items[0].certificate_chain_pem)
-RIM_CHAIN = [
-    x509.load_der_x509_certificate(base64.b64decode(c))
-    for c in re.findall(rb"<ds:X509Certificate>(.*?)</ds:X509Certificate>", RIM_XML, re.S)
-]
 
 
 def flipped(data: bytes, offset: int) -> bytes:
@@ -77,7 +64,6 @@ class AllVersions:
 # ---------------------------------------------------------------- verdicts on the samples
 
 SV_BLOB = SECRETVM.items[0].evidence
-SV_FWID = parse_spdm(SV_BLOB).fwid or b""
 SV_LEAF_DER = SV[0].public_bytes(Encoding.DER)
 SV_LEAF_FWID_FLIPPED = x509.load_der_x509_certificate(
     flipped(SV_LEAF_DER, SV_LEAF_DER.index(SV_FWID))

@@ -13,7 +13,6 @@ seen from dcap-qvl 0.7.0 or read from its source; anything unknown becomes
 """
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ import dcap_qvl
 
 from worker_manager.attestation.collateral import CollateralBundle
 from worker_manager.attestation.errors import AttestationError, Reason
+from worker_manager.attestation.evidence import ClaimFacts
 
 # First match wins, so collateral problems are listed before the chain checks
 # whose messages they may contain.
@@ -92,22 +92,9 @@ def classify(message: str) -> Reason:
     return Reason.VERIFICATION_FAILED
 
 
-@dataclass(frozen=True, slots=True)
-class QuoteClaims:
-    """What dcap-qvl vouches for once every signature has checked out."""
-
-    tcb_status: str
-    advisory_ids: tuple[str, ...]
-    tcb_eval_data_number: int
-    tcb_date: int | None
-    dynamic_platform: bool | None
-    cached_keys: bool | None
-    smt_enabled: bool | None
-
-
 def verify_quote(
     raw: bytes, bundle: CollateralBundle, now: int, *, root_ca_der: bytes | None = None
-) -> QuoteClaims:
+) -> ClaimFacts:
     """Run dcap-qvl on a canonical quote; raise AttestationError with a mapped code.
 
     ``root_ca_der`` replaces Intel's root. Only tests pass it (with a test
@@ -143,12 +130,12 @@ def _date(value: object) -> int | None:
         return None
 
 
-def _claims(obj: dict[str, Any]) -> QuoteClaims:
+def _claims(obj: dict[str, Any]) -> ClaimFacts:
     tcb = obj.get("tcb") or {}
     platform = obj.get("platform") or {}
     pck = platform.get("pck") or {}
     level = platform.get("tcb_level") or {}
-    return QuoteClaims(
+    return ClaimFacts(
         tcb_status=str(tcb.get("status", "")),
         advisory_ids=tuple(sorted(str(a) for a in tcb.get("advisory_ids") or ())),
         tcb_eval_data_number=int(tcb.get("eval_data_number", 0)),

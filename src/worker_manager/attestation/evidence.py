@@ -12,12 +12,10 @@ very same evidence and never reads collateral again. Its JSON is canonical
 (sorted keys, no whitespace, ``evidence_version``).
 """
 
-import dataclasses
 import hashlib
-import json
 from dataclasses import dataclass
 
-from worker_manager.attestation.verdict import GpuVerdict, load_record
+from worker_manager.attestation.verdict import GpuVerdict, dump_versioned, load_versioned
 
 EVIDENCE_VERSION = 1
 
@@ -106,17 +104,14 @@ class Evidence:
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, compact, with ``evidence_version``."""
-        obj = dataclasses.asdict(self)
-        obj["evidence_version"] = EVIDENCE_VERSION
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+        return dump_versioned(self, "evidence_version", EVIDENCE_VERSION)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "Evidence":
         """Inverse of :meth:`to_json`; raises ValueError for anything else."""
-        obj = json.loads(text)
-        if not isinstance(obj, dict) or obj.pop("evidence_version", None) != EVIDENCE_VERSION:
-            raise ValueError(f"not version {EVIDENCE_VERSION} evidence")
-        result = load_record(cls, obj)
-        if not isinstance(result, Evidence):  # pragma: no cover - load_record builds cls
+        result = load_versioned(
+            cls, text, "evidence_version", EVIDENCE_VERSION, f"version {EVIDENCE_VERSION} evidence"
+        )
+        if not isinstance(result, Evidence):  # pragma: no cover - load_versioned builds cls
             raise TypeError("not evidence")
         return result

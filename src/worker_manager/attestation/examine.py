@@ -21,7 +21,6 @@ from worker_manager.attestation.decode import AttestationBundle, decode_report
 from worker_manager.attestation.errors import AttestationError, Reason
 from worker_manager.attestation.eventlog import replay_rtmrs
 from worker_manager.attestation.evidence import (
-    ClaimFacts,
     CollateralFacts,
     Evidence,
     Finding,
@@ -84,16 +83,7 @@ def examine(
                 f"the quote's PCK certificates are valid from {quote.pck_valid_from} "
                 f"to {quote.pck_valid_until}, not at {now}",
             )
-        verified = verify_quote(quote.raw, chosen, now, root_ca_der=root_ca_der)
-        claims = ClaimFacts(
-            tcb_status=verified.tcb_status,
-            advisory_ids=verified.advisory_ids,
-            tcb_eval_data_number=verified.tcb_eval_data_number,
-            tcb_date=verified.tcb_date,
-            dynamic_platform=verified.dynamic_platform,
-            cached_keys=verified.cached_keys,
-            smt_enabled=verified.smt_enabled,
-        )
+        claims = verify_quote(quote.raw, chosen, now, root_ca_der=root_ca_der)
     except AttestationError as exc:
         findings.append(_finding(exc))
     gpu = None

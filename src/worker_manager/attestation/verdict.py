@@ -130,20 +130,33 @@ class Verdict:
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, compact, with ``verdict_version``."""
-        obj = dataclasses.asdict(self)
-        obj["verdict_version"] = VERDICT_VERSION
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+        return dump_versioned(self, "verdict_version", VERDICT_VERSION)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "Verdict":
         """Inverse of :meth:`to_json`; raises ValueError for anything else."""
-        obj = json.loads(text)
-        if not isinstance(obj, dict) or obj.pop("verdict_version", None) != VERDICT_VERSION:
-            raise ValueError(f"not a version {VERDICT_VERSION} verdict")
-        result = _load(cls, obj)
-        if not isinstance(result, Verdict):  # pragma: no cover - _load builds cls
+        result = load_versioned(
+            cls, text, "verdict_version", VERDICT_VERSION, f"a version {VERDICT_VERSION} verdict"
+        )
+        if not isinstance(result, Verdict):  # pragma: no cover - load_versioned builds cls
             raise TypeError("not a verdict")
         return result
+
+
+def dump_versioned(record: Any, version_key: str, version: int) -> str:
+    """A frozen dataclass as canonical JSON (sorted keys, compact) with its version, so a
+    later reader can tell the shape it was written in."""
+    obj = dataclasses.asdict(record)
+    obj[version_key] = version
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def load_versioned(cls: type, text: str | bytes, version_key: str, version: int, what: str) -> Any:
+    """Inverse of :func:`dump_versioned`; raises ValueError for anything but ``what``."""
+    obj = json.loads(text)
+    if not isinstance(obj, dict) or obj.pop(version_key, None) != version:
+        raise ValueError(f"not {what}")
+    return _load(cls, obj)
 
 
 def _load(cls: type, obj: object) -> Any:
@@ -156,9 +169,6 @@ def _load(cls: type, obj: object) -> Any:
         raise ValueError(f"{cls.__name__} fields differ: {sorted(set(obj) ^ names)}")
     hints = get_type_hints(cls)
     return cls(**{name: _convert(hints[name], obj[name], name) for name in names})
-
-
-load_record = _load
 
 
 def _convert(tp: Any, value: object, name: str) -> object:
