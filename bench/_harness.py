@@ -45,6 +45,7 @@ def bench_node(
     registration_mode: str = "admin",
     log_level: str = "warning",
     init_args: tuple[str, ...] = (),
+    serve_args: tuple[str, ...] = (),
     prepare: Callable[[Path], object] | None = None,
 ) -> Iterator[BenchNode]:
     """A served node in a temporary home; ``prepare(home)`` runs between init and serve."""
@@ -80,6 +81,7 @@ def bench_node(
                 str(home),
                 "--log-level",
                 log_level,
+                *serve_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -96,6 +98,8 @@ def bench_node(
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("bench node did not start")
                 time.sleep(0.05)
+            if "--workers" in serve_args:  # /healthz answers once the first process is up
+                time.sleep(6)
             yield BenchNode(home, url, info, process)
         finally:
             process.terminate()
@@ -103,9 +107,25 @@ def bench_node(
             log.close()
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process, from /proc (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def child_pids(pid: int) -> list[int]:
+    """The direct children of ``pid`` (``serve --workers N``'s node processes), from /proc."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
+def rss_mb(pid: int, *, with_children: bool = False) -> float:
+    """Resident memory of a process (and its children), from /proc (Linux)."""
+    total = 0.0
+    for each in [pid, *(child_pids(pid) if with_children else [])]:
+        for line in Path(f"/proc/{each}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total

@@ -38,6 +38,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--processes", type=int, default=1, help="node processes (serve --workers N)"
+    )
     args = parser.parse_args()
     admin = PrivateKey(b"\x01" * 32).address
     keys: list[PrivateKey] = []
@@ -47,7 +50,12 @@ def main() -> None:
 
     started = time.perf_counter()
     with (
-        bench_node(admin, init_args=("--epoch-seconds", "3600"), prepare=prepare) as node,
+        bench_node(
+            admin,
+            init_args=("--epoch-seconds", "3600"),
+            serve_args=("--workers", str(args.processes)),
+            prepare=prepare,
+        ) as node,
         tempfile.TemporaryDirectory() as tmp,
     ):
         setup_s = time.perf_counter() - started
@@ -99,12 +107,13 @@ def main() -> None:
         time.sleep(0.5)
         elapsed = time.perf_counter() - start
         committed = count().fetchone()[0] - before
-        rss = rss_mb(node.process.pid)
+        rss = rss_mb(node.process.pid, with_children=True)
         db.close()
     print(
         json.dumps(
             {
-                "benchmark": "report_liveliness, signed by each worker's key, SQLite, one node",
+                "benchmark": "report_liveliness, signed by each worker's key, SQLite",
+                "node_processes": args.processes,
                 "workers": args.workers,
                 "seconds": round(elapsed, 1),
                 "committed_answers": committed,

@@ -1,6 +1,9 @@
-"""Shared fixtures: real stores (SQLite file, SQLite memory), actors with real keys, a node."""
+"""Shared fixtures: real stores (a SQLite file, a database on a real PostgreSQL), actors
+with real keys, a node."""
 
 import hashlib
+import itertools
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.postgres import PostgresServer, start_server
 from worker_manager.keys import PrivateKey
 from worker_manager.node import FixedClock, Node
 from worker_manager.node.host_api import HostApi
@@ -25,6 +29,9 @@ CHAIN_ID = "wm-test-1"
 API = HostApi(b"worker-manager test seed".ljust(32, b"."))
 #: The seed of every test node's x25519 key (Secret's encrypted messages).
 NODE_SEED = b"\x07" * 32
+#: The migrated database each PostgreSQL test database is copied from.
+PG_TEMPLATE = "wm_template"
+_DATABASE_NUMBERS = itertools.count()
 
 
 def make_node(store: Store, clock: FixedClock, **parts: Any) -> Node:
@@ -78,14 +85,75 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for this test process (skips, or fails under
+    ``WM_REQUIRE_POSTGRES=1``, where there is none), with a migrated template database."""
+    server = start_server()
+    template = Store(server.create_database(PG_TEMPLATE))
+    template.migrate()
+    template.close()
+    yield server
+    server.stop()
+
+
+@contextmanager
+def postgres_database(server: PostgresServer, *, migrated: bool) -> Iterator[str]:
+    """A new database on ``server`` (a copy of the migrated template, or empty), dropped
+    afterwards; yields its URL."""
+    name = f"t_{os.getpid()}_{next(_DATABASE_NUMBERS)}"
+    url = server.create_database(name, template=PG_TEMPLATE if migrated else None)
+    try:
+        yield url
+    finally:
+        server.drop_database(name)
+
+
+ENGINES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The database engine a test runs on: every test that uses a store runs on both."""
+    return str(request.param)
+
+
 @pytest.fixture
-def store(tmp_path: Path, migrated_database: Path) -> Iterator[Store]:
-    """A migrated, empty store on a real SQLite file, as a home keeps one. (Storage
-    backends are held to one behaviour by tests/store/test_conformance.py, so node and
-    HTTP tests need run on one only.)"""
-    path = tmp_path / "test.db"
-    shutil.copyfile(migrated_database, path)
-    s = Store(f"sqlite:///{path}")
+def database_url(
+    request: pytest.FixtureRequest, engine: str, tmp_path: Path, migrated_database: Path
+) -> Iterator[str]:
+    """The URL of a new, migrated, empty database on ``engine``: a SQLite file as a home
+    keeps one, or a database of its own on a real PostgreSQL server."""
+    if engine == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(migrated_database, path)
+        yield f"sqlite:///{path}"
+        return
+    with postgres_database(request.getfixturevalue("postgres"), migrated=True) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(
+    request: pytest.FixtureRequest, engine: str, tmp_path: Path
+) -> Iterator[str]:
+    """The URL of a new database on ``engine`` with no schema at all (for migrations)."""
+    if engine == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with postgres_database(request.getfixturevalue("postgres"), migrated=False) as url:
+        yield url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A migrated, empty store (storage backends are held to one behaviour by
+    tests/store/test_conformance.py; node, HTTP and end-to-end tests run on both
+    engines, since several nodes share one PostgreSQL database)."""
+    s = Store(database_url)
     yield s
     s.close()
 

@@ -23,6 +23,7 @@ from worker_manager.settings import (
     DEFAULT_BLOCK_INTERVAL_MS,
     DEFAULT_HOST,
     DEFAULT_KEEP_ALIVE_TIMEOUT_S,
+    DEFAULT_MAX_STALENESS_MS,
     DEFAULT_MAX_TX_BYTES,
     DEFAULT_PORT,
     DEFAULT_REQUEST_TIMEOUT_S,
@@ -79,16 +80,20 @@ def write_home(
     database_url: str = "",
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
+    seed: bytes | None = None,
 ) -> None:
-    """Create the home's files. Refuses a home that already has a config."""
+    """Create the home's files. Refuses a home that already has a config.
+
+    ``seed``: the node seed of the home this one takes over (``import``); None for a
+    new random one."""
     if is_initialised(home):
         raise HomeError(f"{home} is already a worker-manager home (it has {CONFIG_FILE})")
     _private_dir(home)
     _private_dir(home / SECRETS_DIR)
     _private_dir(home / KEYRING_DIR)
-    seed = home / SECRETS_DIR / NODE_SEED_FILE
-    if not seed.exists():
-        _write_private(seed, secrets.token_bytes(SEED_BYTES))
+    seed_path = home / SECRETS_DIR / NODE_SEED_FILE
+    if not seed_path.exists():
+        _write_private(seed_path, secrets.token_bytes(SEED_BYTES) if seed is None else seed)
     config = {
         "chain_id": chain_id,
         "server": {
@@ -101,6 +106,7 @@ def write_home(
         "log": {"level": "info"},
         "node": {
             "block_interval_ms": DEFAULT_BLOCK_INTERVAL_MS,
+            "max_staleness_ms": DEFAULT_MAX_STALENESS_MS,
             "max_tx_bytes": DEFAULT_MAX_TX_BYTES,
         },
     }
@@ -127,13 +133,19 @@ def exposed_files(settings: Settings) -> list[tuple[Path, int]]:
     return found
 
 
-def node_seed(settings: Settings) -> bytes:
-    """The node's secret seed (challenges and the x25519 key derive from it)."""
-    path = settings.secrets_dir / NODE_SEED_FILE
+def read_seed(path: Path) -> bytes:
+    """A node seed file's bytes; :class:`HomeError` if it is missing or not a seed."""
     try:
-        seed = path.read_bytes()
+        with path.open("rb") as handle:
+            seed = handle.read(SEED_BYTES + 1)
     except FileNotFoundError as exc:
         raise HomeError(f"{path} is missing; copy it from the node that created the home") from exc
     if len(seed) != SEED_BYTES:
-        raise HomeError(f"{path} must hold {SEED_BYTES} bytes, found {len(seed)}")
+        found = f"{len(seed)}" if len(seed) <= SEED_BYTES else "more"
+        raise HomeError(f"{path} must hold {SEED_BYTES} bytes, found {found}")
     return seed
+
+
+def node_seed(settings: Settings) -> bytes:
+    """The node's secret seed (challenges and the x25519 key derive from it)."""
+    return read_seed(settings.secrets_dir / NODE_SEED_FILE)

@@ -31,6 +31,8 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 LOG_LEVELS: tuple[str, ...] = get_args(LogLevel)
 #: A block closes this long after its first tx arrived (or when it is full).
 DEFAULT_BLOCK_INTERVAL_MS = 20
+#: How old (ms) the head a query answers from may be, when other nodes write blocks too.
+DEFAULT_MAX_STALENESS_MS = 1000
 DEFAULT_MAX_TX_BYTES = 1024 * 1024
 #: Abuse limits: a client's txs a second on the write routes, and the burst it may send.
 DEFAULT_TX_RATE_PER_CLIENT = 100
@@ -81,6 +83,12 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
+def database_url_for(home: Path, url: str) -> str:
+    """The database a ``[database] url`` (or ``--database-url``) names for ``home``:
+    empty means the SQLite file in the home."""
+    return url or sqlite_url(home / DATABASE_FILE)
+
+
 def listen_address(environ: Mapping[str, str]) -> tuple[str, int]:
     """Where ``serve`` listens for a home not created yet: ``WM_HOST``/``WM_PORT``,
     else 127.0.0.1:1317."""
@@ -100,6 +108,7 @@ class Settings:
     port: int = DEFAULT_PORT
     log_level: str = "info"
     block_interval_ms: int = DEFAULT_BLOCK_INTERVAL_MS
+    max_staleness_ms: int = DEFAULT_MAX_STALENESS_MS
     max_tx_bytes: int = DEFAULT_MAX_TX_BYTES
     request_timeout_s: int = DEFAULT_REQUEST_TIMEOUT_S
     keep_alive_timeout_s: int = DEFAULT_KEEP_ALIVE_TIMEOUT_S
@@ -139,11 +148,12 @@ class Settings:
         return cls(
             home=home,
             chain_id=config.chain_id,
-            database_url=config.database.url or sqlite_url(home / DATABASE_FILE),
+            database_url=database_url_for(home, config.database.url),
             host=config.server.host,
             port=config.server.port,
             log_level=config.log.level,
             block_interval_ms=config.node.block_interval_ms,
+            max_staleness_ms=config.node.max_staleness_ms,
             max_tx_bytes=config.node.max_tx_bytes,
             request_timeout_s=config.server.request_timeout_s,
             keep_alive_timeout_s=config.server.keep_alive_timeout_s,

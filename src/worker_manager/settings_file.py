@@ -28,6 +28,7 @@ from worker_manager.settings import (
     DEFAULT_BLOCK_INTERVAL_MS,
     DEFAULT_HOST,
     DEFAULT_KEEP_ALIVE_TIMEOUT_S,
+    DEFAULT_MAX_STALENESS_MS,
     DEFAULT_MAX_TX_BYTES,
     DEFAULT_PORT,
     DEFAULT_REQUEST_TIMEOUT_S,
@@ -81,6 +82,7 @@ class LogTable(Table):
 
 class NodeTable(Table):
     block_interval_ms: int = Field(default=DEFAULT_BLOCK_INTERVAL_MS, ge=0, le=10_000)
+    max_staleness_ms: int = Field(default=DEFAULT_MAX_STALENESS_MS, ge=10, le=60_000)
     max_tx_bytes: int = Field(default=DEFAULT_MAX_TX_BYTES, ge=1024, le=16 * 1024 * 1024)
 
 

@@ -100,12 +100,30 @@ def stop(process: subprocess.Popen[str]) -> int:
 
 
 @pytest.fixture
-def running_node(tmp_path: Path) -> Iterator[RunningNode]:
-    """``init`` then ``serve`` a fresh home on a free port."""
+def home_database(request: pytest.FixtureRequest, engine: str) -> list[str]:
+    """``init``'s database options for ``engine``: none for SQLite (the home's own file),
+    an empty database on the test PostgreSQL server otherwise."""
+    if engine == "sqlite":
+        return []
+    return ["--database-url", request.getfixturevalue("empty_database_url")]
+
+
+@pytest.fixture
+def running_node(tmp_path: Path, home_database: list[str]) -> Iterator[RunningNode]:
+    """``init`` then ``serve`` a fresh home on a free port, on each engine."""
     home = tmp_path / "home"
     port = free_port()
     cli(
-        "init", "--home", str(home), "--chain-id", "wm-e2e-1", "--admin", ADMIN, "--port", str(port)
+        "init",
+        "--home",
+        str(home),
+        "--chain-id",
+        "wm-e2e-1",
+        "--admin",
+        ADMIN,
+        "--port",
+        str(port),
+        *home_database,
     )
     info = json.loads(cli("info", "--home", str(home), "--json").stdout)
     url = str(info["lcd_url"])

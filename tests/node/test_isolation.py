@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from tests.conftest import (
     ADMIN,
@@ -20,6 +19,7 @@ from tests.conftest import (
     make_node,
     register_msg,
 )
+from tests.db_faults import disk_full, refuse_writes
 from tests.node.test_ante import signed
 from worker_manager.node import AnteError, FixedClock, Node
 from worker_manager.node.isolation import BlockWriteFailed
@@ -40,13 +40,14 @@ def batching(store: Store, clock: FixedClock) -> Iterator[Node]:
 
 def _refuse_poisoned_urls(store: Store) -> None:
     """A real database refusal of one tx's data, which every check before it let through."""
-    with store.write() as session:
-        session.connection.execute(
-            text(
-                "CREATE TRIGGER poison BEFORE INSERT ON workers WHEN NEW.url LIKE '%poison%' "
-                "BEGIN SELECT RAISE(ABORT, 'this value cannot be stored'); END"
-            )
-        )
+    refuse_writes(
+        store,
+        "poison",
+        table="workers",
+        event="INSERT",
+        when="NEW.url LIKE '%poison%'",
+        message="this value cannot be stored",
+    )
 
 
 def test_a_tx_the_database_refuses_fails_alone_and_the_block_commits(
@@ -107,30 +108,21 @@ def test_a_replay_reproduces_an_isolated_failure(batching: Node, store: Store, t
     assert report.txs == 3
 
 
-def _disk_full(store: Store, full: bool) -> None:
-    """SQLite's own "database or disk is full" (SQLITE_FULL): the writer's connection may
-    not grow the file past its current size."""
-    with store.write() as session:
-        pages = session.connection.exec_driver_sql("PRAGMA page_count").scalar()
-        limit = pages if full else 1_073_741_823
-        session.connection.exec_driver_sql(f"PRAGMA max_page_count={limit}")
-
-
 def test_a_full_disk_refuses_the_block_as_a_node_failure_then_recovers(
     node: Node, store: Store, unchanged
 ) -> None:
-    _disk_full(store, full=True)
+    disk_full(store, full=True)
     tx = signed(node, ADMIN_KEY, register_msg("10.0.0.1", attestation_report="x" * 60_000))
     with unchanged(everything=True):
         pending = node.broadcast(tx)
-        with pytest.raises(BlockWriteFailed, match="full"):
+        with pytest.raises(BlockWriteFailed, match=r"full|No space left"):
             pending.future.result(10)
     assert node.height == 1
     assert node.block_error is not None
-    assert "full" in node.block_error
+    assert "full" in node.block_error or "No space left" in node.block_error
     # nothing was used: the same tx goes through once the disk has room again
     assert node.get_account(ADMIN_KEY.address).sequence == 0
-    _disk_full(store, full=False)
+    disk_full(store, full=False)
     assert node.broadcast(tx).future.result(10).ok
     assert node.block_error is None
     assert node.get_account(ADMIN_KEY.address).sequence == 1

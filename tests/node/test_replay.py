@@ -51,6 +51,8 @@ def test_replaying_the_log_rebuilds_the_same_state(
     target = _fresh(tmp_path)
     report = replay(store, target, API)
     assert report.ok, report.mismatches
+    assert report.state_hash == report.replayed_state_hash
+    assert len(report.state_hash) == 64
     assert report.blocks == node.height
     assert report.txs >= 9
     replayed = Node(target, node.clock, api=API)
@@ -68,7 +70,11 @@ def test_a_state_that_disagrees_with_its_log_is_caught(
             update(workers).where(workers.c.ip_address == "10.0.0.1").values(worker_type="x")
         )
     report = replay(store, _fresh(tmp_path), API)
-    assert report.mismatches == ["table workers: replayed state differs from the source"]
+    assert report.mismatches == [
+        "table workers: replayed state differs from the source",
+        "state hash: the replayed state's differs from the source's",
+    ]
+    assert report.state_hash != report.replayed_state_hash
 
 
 def test_replay_needs_an_empty_target(node: Node, store: Store) -> None:

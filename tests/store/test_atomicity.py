@@ -1,9 +1,9 @@
 """Each execute commits whole or not at all: a write that fails half way leaves nothing."""
 
 import pytest
-from sqlalchemy import text
 
 from tests.conftest import ADMIN, OWNER, register_msg
+from tests.db_faults import allow_writes, refuse_writes
 from tests.helpers import ex, q
 from worker_manager.contract.error import WorkerNotFound
 from worker_manager.node import Node
@@ -13,18 +13,18 @@ from worker_manager.store import Store
 
 def _fail_on_height_update(store: Store) -> None:
     """A real database failure: the write after the contract's own writes aborts."""
-    with store.write() as session:
-        session.connection.execute(
-            text(
-                "CREATE TRIGGER fail_height BEFORE UPDATE ON node_meta "
-                "WHEN NEW.key = 'height' BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
-            )
-        )
+    refuse_writes(
+        store,
+        "fail_height",
+        table="node_meta",
+        event="UPDATE",
+        when="NEW.key = 'height'",
+        message="disk says no",
+    )
 
 
 def _drop_trigger(store: Store) -> None:
-    with store.write() as session:
-        session.connection.execute(text("DROP TRIGGER fail_height"))
+    allow_writes(store, "fail_height", table="node_meta")
 
 
 def test_a_failed_write_half_way_rolls_back_the_whole_execute(

@@ -7,13 +7,14 @@ ordered half from SQL after the buffer is flushed, as a block does.
 """
 
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import ADMIN, OTHER, OWNER
+from tests.conftest import ADMIN, OTHER, OWNER, postgres_database
 from worker_manager.contract.state import (
     Config,
     LivelinessState,
@@ -28,10 +29,28 @@ from worker_manager.store import Store
 from worker_manager.store.buffered import BufferedStorage
 from worker_manager.store.storage import SqlStorage
 
-BACKENDS = ["memory", "sql-file", "sql-memory", "buffered"]
+BACKENDS = [
+    "memory",
+    "sql-file",
+    "sql-memory",
+    "buffered",
+    pytest.param("postgresql", marks=pytest.mark.postgres),
+    pytest.param("buffered-postgresql", marks=pytest.mark.postgres),
+]
 #: A write over a key that exists is refused: by the backend's own check (memory, the
 #: buffer), or by the database's constraint (SQL). The contract checks first, always.
 REFUSED = (LookupError, IntegrityError)
+
+
+@contextmanager
+def refused(storage: Any) -> Iterator[None]:
+    """Expect the write inside to be refused. On SQL it runs in a savepoint, since a
+    refused statement ends PostgreSQL's transaction (a block is then rolled back whole)."""
+    sql = storage._sql if isinstance(storage, Flushed) else storage
+    connection = getattr(sql, "_conn", None)
+    savepoint = connection.begin_nested() if connection is not None else nullcontext()
+    with pytest.raises(REFUSED), savepoint:
+        yield
 
 
 class Flushed:
@@ -54,19 +73,24 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "memory":
         yield MemoryStorage()
         return
-    url = "sqlite://" if request.param == "sql-memory" else f"sqlite:///{tmp_path / 's.db'}"
-    store = Store(url)
-    store.migrate()
-    try:
+    with ExitStack() as cleanup:
+        if request.param.endswith("postgresql"):
+            server = request.getfixturevalue("postgres")
+            url = cleanup.enter_context(postgres_database(server, migrated=True))
+        elif request.param == "sql-memory":
+            url = "sqlite://"
+        else:
+            url = f"sqlite:///{tmp_path / 's.db'}"
+        store = Store(url)
+        cleanup.callback(store.close)
+        store.migrate()
         with store.write() as session:
-            if request.param == "buffered":
+            if request.param.startswith("buffered"):
                 yield Flushed(
                     BufferedStorage(session.contract, session.connection), session.contract
                 )
             else:
                 yield session.contract
-    finally:
-        store.close()
 
 
 def worker(ip: str, wallet: str = OWNER, **fields: Any) -> Worker:
@@ -112,7 +136,7 @@ def test_singletons_round_trip(storage: Any) -> None:
 
 def test_workers_insert_move_update_delete(storage: Any) -> None:
     storage.insert_worker(worker("10.0.0.1", worker_public_key="02aa"))
-    with pytest.raises(REFUSED):
+    with refused(storage):
         storage.insert_worker(worker("10.0.0.1"))
     assert storage.get_worker("10.0.0.1").worker_public_key == "02aa"
     assert storage.get_worker_by_key("02aa").ip_address == "10.0.0.1"
@@ -122,7 +146,7 @@ def test_workers_insert_move_update_delete(storage: Any) -> None:
     assert storage.get_worker("10.0.0.2") == moved
     assert storage.get_worker_by_key("02aa").ip_address == "10.0.0.2"
     storage.insert_worker(worker("10.0.0.3"))
-    with pytest.raises(REFUSED):
+    with refused(storage):
         storage.update_worker("10.0.0.2", moved.with_changes(ip_address="10.0.0.3"))
     with pytest.raises(LookupError):
         storage.update_worker("10.0.0.9", worker("10.0.0.9"))
@@ -198,7 +222,7 @@ def test_work_reports_in_period_then_worker_order(storage: Any) -> None:
     storage.insert_work_report(report("10.0.0.1", 6, ("02cc", 2, 2, 2), wallet=OTHER))
     assert storage.has_work_report("10.0.0.1", 7)
     assert not storage.has_work_report("10.0.0.1", 8)
-    with pytest.raises(REFUSED):
+    with refused(storage):
         storage.insert_work_report(report("10.0.0.1", 7))
     found = storage.work_reports(ip_address=None, period=None, start_after=None, limit=10)
     assert [(r.period, r.ip_address) for r in found] == [

@@ -10,8 +10,8 @@ from worker_manager.store.migrate import current_revision, head_revision, upgrad
 from worker_manager.store.tables import metadata
 
 
-def test_migrations_match_the_declared_tables(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+def test_migrations_match_the_declared_tables(empty_database_url: str) -> None:
+    store = Store(empty_database_url)
     before, after = store.migrate()
     assert (before, after) == (None, head_revision())
     with store.read() as session:
@@ -20,8 +20,8 @@ def test_migrations_match_the_declared_tables(tmp_path: Path) -> None:
     store.close()
 
 
-def test_migrating_twice_is_harmless_and_down_then_up_works(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+def test_migrating_twice_is_harmless_and_down_then_up_works(empty_database_url: str) -> None:
+    store = Store(empty_database_url)
     store.migrate()
     assert store.migrate() == (head_revision(), head_revision())
     with store.write() as session:

@@ -1,4 +1,5 @@
-"""Node routes: health and the coordinates a client needs (chain id, contract, height)."""
+"""Node routes: health, the coordinates a client needs (chain id, contract, height), and
+the state hash operators compare between nodes and databases."""
 
 from dataclasses import asdict
 from typing import Any
@@ -9,6 +10,7 @@ from starlette.responses import Response
 from worker_manager import __version__
 from worker_manager.api.errors import SafeJSONResponse
 from worker_manager.node import Node
+from worker_manager.node.state_summary import state_summary
 
 router = APIRouter()
 
@@ -41,3 +43,13 @@ def info(request: Request) -> dict[str, Any]:
     data = asdict(_node(request).info())
     data["version"] = __version__
     return data
+
+
+@router.get("/v1/state", tags=["node"], summary="Height and state hash (reads the whole state)")
+def state(request: Request) -> dict[str, Any]:
+    """``{"height": h, "state_hash": "…"}``: the sha256 of the contract state and the
+    accounts at height ``h``, read in one transaction. Nodes or databases with the same
+    hash at the same height hold the same state (``worker-manager verify`` prints it
+    too). It reads the whole state: for operators, not for hot paths."""
+    summary = state_summary(_node(request).store)
+    return {"height": summary.height, "state_hash": summary.state_hash}

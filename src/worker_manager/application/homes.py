@@ -6,17 +6,19 @@ what was created is removed, and a keyring already in the home is kept.
 """
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from worker_manager.application.errors import BadInput, Failed, Unavailable
 from worker_manager.contract import ContractError
-from worker_manager.home import HomeError, is_initialised, write_home
+from worker_manager.home import HomeError, is_initialised, read_seed, write_home
 from worker_manager.keys.mnemonic import generate_mnemonic, key_from_mnemonic
 from worker_manager.node import Node, NodeNotInitialised, SystemClock
 from worker_manager.node.bootstrap import build_node, host_api, open_store
-from worker_manager.node.identity import InvalidChainId, validate_chain_id
+from worker_manager.node.identity import ChainIdentity, InvalidChainId, validate_chain_id
 from worker_manager.serve_lock import serving_pid
 from worker_manager.settings import (
     DEFAULT_HOST,
@@ -24,18 +26,23 @@ from worker_manager.settings import (
     KEYRING_DIR,
     Settings,
     SettingsError,
+    database_url_for,
     environment,
 )
-from worker_manager.store import SchemaError
+from worker_manager.store import SchemaError, Store
 
 DEV_CHAIN_ID = "worker-manager-dev"
 
 
-def load_settings(home: Path) -> Settings:
+def load_settings(home: Path, *, database_url: str | None = None) -> Settings:
     """The home's settings (``config.toml`` and ``WM_*``); :class:`BadInput` names what is
-    wrong, or says how to create a home where there is none."""
+    wrong, or says how to create a home where there is none.
+
+    ``database_url`` (``--database-url``) replaces the home's database for this run;
+    empty means the SQLite file in the home, None keeps the home's setting.
+    """
     try:
-        return Settings.load(home, environment())
+        settings = Settings.load(home, environment())
     except SettingsError as exc:
         if not (home / "config.toml").exists():
             raise BadInput(
@@ -43,6 +50,28 @@ def load_settings(home: Path) -> Settings:
                 f"  worker-manager init --home {home} --chain-id ID --admin secret1..."
             ) from exc
         raise BadInput(str(exc)) from exc
+    if database_url is None:
+        return settings
+    return settings.with_changes(database_url=database_url_for(home, database_url))
+
+
+@contextmanager
+def new_home(home: Path) -> Iterator[None]:
+    """Check that ``home`` may become a home (new, empty, or holding only a keyring:
+    ``keys add`` before ``init`` is fine), and remove what the block created if it fails.
+
+    Raises :class:`Failed` for a home that exists already."""
+    existed = home.exists()
+    if is_initialised(home):
+        raise Failed(f"{home} is already a worker-manager home; pick another --home")
+    before = {p.name for p in home.iterdir()} if existed else set()
+    if before - {KEYRING_DIR}:
+        raise Failed(f"{home} exists and is not empty; pick an empty or new directory")
+    try:
+        yield
+    except BaseException:
+        _remove_created(home, existed, before)
+        raise
 
 
 def _remove_created(home: Path, existed: bool, before: set[str]) -> None:
@@ -78,34 +107,82 @@ def create_home(
         validate_chain_id(chain_id)
     except InvalidChainId as exc:
         raise BadInput(str(exc)) from exc
-    existed = home.exists()
-    if is_initialised(home):
-        raise Failed(f"{home} is already a worker-manager home; pick another --home")
-    before = {p.name for p in home.iterdir()} if existed else set()
-    if before - {KEYRING_DIR}:
-        raise Failed(f"{home} exists and is not empty; pick an empty or new directory")
     try:
-        write_home(home, chain_id=chain_id, database_url=database_url, host=host, port=port)
-        settings = load_settings(home)
-        store = open_store(settings, migrate=True)
-        try:
-            Node.genesis(
-                store,
-                chain_id=chain_id,
-                admin=admin,
-                clock=SystemClock(),
-                api=host_api(settings),
-                instantiate_msg=instantiate_msg,
+        with new_home(home):
+            write_home(home, chain_id=chain_id, database_url=database_url, host=host, port=port)
+            settings = load_settings(home)
+            store = open_store(settings, migrate=True)
+            try:
+                Node.genesis(
+                    store,
+                    chain_id=chain_id,
+                    admin=admin,
+                    clock=SystemClock(),
+                    api=host_api(settings),
+                    instantiate_msg=instantiate_msg,
+                )
+            finally:
+                store.close()
+    except ContractError as exc:
+        raise BadInput(exc.message) from exc
+    except (HomeError, SchemaError) as exc:
+        raise Failed(str(exc)) from exc
+    return settings
+
+
+def read_node_seed(path: Path) -> bytes:
+    """The node seed in ``path`` (an old home's ``secrets/node.seed``), or :class:`BadInput`."""
+    try:
+        return read_seed(path)
+    except HomeError as exc:
+        raise BadInput(f"--node-seed-file: {exc}") from exc
+    except OSError as exc:
+        raise BadInput(f"--node-seed-file: cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def join_home(
+    home: Path,
+    *,
+    database_url: str,
+    seed: bytes,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+) -> Settings:
+    """Write a home for one more node of the chain in ``database_url`` (no genesis: the
+    chain exists). ``seed`` must be its nodes' seed (an existing home's
+    ``secrets/node.seed``); the chain id is the database's.
+
+    Raises :class:`BadInput` for a database without a chain, and :class:`Failed` for a
+    home that exists, a seed of another chain or a database of another schema.
+    """
+    store = Store(database_url_for(home, database_url))
+    try:
+        store.check_schema()
+        with store.read() as session:
+            identity = ChainIdentity.load(session.meta)
+    except SchemaError as exc:
+        raise Failed(str(exc)) from exc
+    finally:
+        store.close()
+    if identity is None:
+        raise BadInput(
+            f"{store.safe_url} holds no chain to join; create one with worker-manager init "
+            "(or import a snapshot into it)"
+        )
+    chain_id = identity.chain_id
+    try:
+        with new_home(home):
+            write_home(
+                home, chain_id=chain_id, database_url=database_url, host=host, port=port, seed=seed
             )
-        finally:
-            store.close()
-    except BaseException as exc:
-        _remove_created(home, existed, before)
-        if isinstance(exc, ContractError):
-            raise BadInput(exc.message) from exc
-        if isinstance(exc, HomeError | SchemaError):
-            raise Failed(str(exc)) from exc
-        raise
+            settings = load_settings(home)
+            try:
+                node = build_node(settings)  # checks the schema and the seed
+            except (SchemaError, NodeNotInitialised) as exc:
+                raise Failed(str(exc)) from exc
+            node.store.close()
+    except HomeError as exc:
+        raise Failed(str(exc)) from exc
     return settings
 
 
@@ -118,11 +195,12 @@ class DevHome:
     mnemonic: str
 
 
-def create_dev_home(home: Path) -> DevHome:
-    """A development home with a NEW admin key (never for production)."""
+def create_dev_home(home: Path, *, database_url: str = "") -> DevHome:
+    """A development home with a NEW admin key (never for production), on the database
+    ``database_url`` names (empty: SQLite in the home)."""
     mnemonic = generate_mnemonic()
     admin = key_from_mnemonic(mnemonic).address
-    settings = create_home(home, chain_id=DEV_CHAIN_ID, admin=admin)
+    settings = create_home(home, chain_id=DEV_CHAIN_ID, admin=admin, database_url=database_url)
     return DevHome(settings=settings, admin=admin, mnemonic=mnemonic)
 
 

@@ -6,7 +6,9 @@
 3. the home's serve lock is taken, so a home another node serves is refused before
    its database is touched;
 4. the database is migrated, the node built and served until SIGINT/SIGTERM; then
-   the queued txs commit, the store closes, and the lock is released.
+   the queued txs commit, the store closes, and the lock is released. With
+   ``--workers N`` the node is checked here once, then N node processes serve the
+   home (:mod:`worker_manager.application.processes`).
 """
 
 import contextlib
@@ -22,8 +24,9 @@ from worker_manager.api.rate_limit import RateLimiter
 from worker_manager.api.server import ListenError, bind_listeners, run_server
 from worker_manager.application.errors import BadInput, Failed, Unavailable
 from worker_manager.application.homes import DevHome, create_dev_home, load_settings
+from worker_manager.application.processes import serve_processes
 from worker_manager.home import exposed_files, is_initialised
-from worker_manager.node import NodeNotInitialised
+from worker_manager.node import Node, NodeNotInitialised
 from worker_manager.node.bootstrap import build_node
 from worker_manager.serve_lock import HomeInUse, serve_lock, serving_pid
 from worker_manager.settings import Settings, SettingsError, environment, listen_address
@@ -44,10 +47,14 @@ class ServeOptions:
     host: str | None = None
     port: int | None = None
     log_level: str | None = None
+    #: ``--database-url``: this run's database (a first run's new home keeps it).
+    database_url: str | None = None
+    #: ``--workers``: node processes on this home (:mod:`~worker_manager.application.processes`).
+    processes: int = 1
 
 
 def _settings(home: Path, options: ServeOptions) -> Settings:
-    settings = load_settings(home)
+    settings = load_settings(home, database_url=options.database_url)
     return settings.with_changes(
         host=options.host or settings.host,
         port=options.port or settings.port,
@@ -74,11 +81,9 @@ def _warn_if_exposed(settings: Settings) -> None:
         )
 
 
-def run_node(settings: Settings, listeners: list[socket.socket]) -> None:
-    """Build the home's node and serve it on ``listeners`` until a stop signal (step 4)."""
-    _warn_if_exposed(settings)
+def _open_node(settings: Settings, *, migrate: bool) -> Node:
     try:
-        node = build_node(settings, migrate=True)
+        node = build_node(settings, migrate=migrate)
     except (SchemaError, NodeNotInitialised) as exc:
         raise Failed(str(exc)) from exc
     log.info(
@@ -89,16 +94,39 @@ def run_node(settings: Settings, listeners: list[socket.socket]) -> None:
         node.height,
         node.store.safe_url,
     )
+    return node
+
+
+def _close(node: Node) -> None:
+    node.close()  # commit what is queued before the store closes
+    node.store.close()
+
+
+def run_node(settings: Settings, listeners: list[socket.socket], *, migrate: bool = True) -> None:
+    """Build the home's node and serve it on ``listeners`` until a stop signal (step 4)."""
+    node = _open_node(settings, migrate=migrate)
     log.info("listening on %s", settings.lcd_url)
     node.pipeline.ticker.start()
+    node.follower.start()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     try:
         limiter = RateLimiter(settings.tx_rate_per_client, settings.tx_burst_per_client)
         run_server(create_app(node, tx_limiter=limiter), listeners, settings)
     finally:
-        node.close()  # commit what is queued before the store closes
-        node.store.close()
+        _close(node)
         log.info("stopped")
+
+
+def run_nodes(settings: Settings, listeners: list[socket.socket], processes: int) -> None:
+    """Serve the home with ``processes`` node processes (one: this process itself)."""
+    _warn_if_exposed(settings)
+    if processes == 1:
+        run_node(settings, listeners)
+        return
+    # migrate and check the home once, here, so a bad one fails before any process starts
+    _close(_open_node(settings, migrate=True))
+    log.info("listening on %s with %d node processes", settings.lcd_url, processes)
+    serve_processes(settings, listeners, processes)
 
 
 def serve_home(
@@ -138,11 +166,11 @@ def serve_home(
         for sock in listeners:
             stack.callback(sock.close)
         if not initialised:
-            on_dev_home(create_dev_home(home))
+            on_dev_home(create_dev_home(home, database_url=options.database_url or ""))
             settings = _settings(home, options)
             on_settings(settings)
         try:
             stack.enter_context(serve_lock(home))
         except HomeInUse as exc:
             raise Unavailable(str(exc)) from exc
-        run_node(settings, listeners)
+        run_nodes(settings, listeners, options.processes)

@@ -15,7 +15,8 @@ from worker_manager.store import SchemaError, Store
 
 
 def verify_home(settings: Settings) -> ReplayReport:
-    """Replay the home's whole log into a scratch database and compare the state."""
+    """Replay the home's whole log into a scratch database and compare the state, table
+    by table and by state hash (the report carries both hashes)."""
     source = open_store(settings)
     with tempfile.TemporaryDirectory(prefix="wm-verify-") as scratch:
         replica = Store(f"sqlite:///{Path(scratch) / 'replay.db'}")

@@ -63,6 +63,24 @@ OutputOption = Annotated[
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")
 ]
+NewDatabaseOption = Annotated[
+    str,
+    typer.Option(
+        "--database-url",
+        "--database",
+        help="postgresql+psycopg://… to share state; empty for SQLite in the home.",
+    ),
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        "--database",
+        help="Use this database for this run instead of the home's [database] url and "
+        "WM_DATABASE_URL: postgresql+psycopg://… or sqlite:///…; empty for SQLite in the home.",
+        show_default=False,
+    ),
+]
 
 
 def is_text(value: str) -> bool:
@@ -103,12 +121,29 @@ def resolve_home(home: Path | None) -> tuple[Path, bool]:
     return target, chosen
 
 
-def load_settings(home: Path) -> Settings:
-    """The home's settings, or exit 2 saying what is wrong (or how to create a home)."""
+def check_database_url(url: str | None, option: str = "--database-url") -> None:
+    """Exit 2 unless ``url`` is empty or a database URL worker-manager can use."""
+    if not url:
+        return
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        fail(f"{option} is not a database URL (postgresql+psycopg://…, sqlite:///…)", EXIT_USAGE)
+    if backend not in ("sqlite", "postgresql"):
+        fail(f"{option}: worker-manager keeps its state in SQLite or PostgreSQL", EXIT_USAGE)
+
+
+def load_settings(home: Path, database_url: str | None = None) -> Settings:
+    """The home's settings, or exit 2 saying what is wrong (or how to create a home).
+    ``database_url`` (``--database-url``) replaces the home's database for this run."""
     from worker_manager.application.homes import load_settings as read_settings
 
+    check_database_url(database_url)
     with workflow():
-        return read_settings(home)
+        return read_settings(home, database_url=database_url)
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from worker_manager.cli import (
     node_commands,
     query_commands,
     serve_command,
+    snapshot_commands,
     tx_commands,
 )
 from worker_manager.cli.common import EXIT_REFUSED, EXIT_USAGE, is_text, print_error
@@ -47,10 +48,13 @@ def main(
 
 
 app.command()(node_commands.init)
+app.command()(node_commands.join)
 app.command()(serve_command.serve)
 app.command()(node_commands.info)
 app.command()(node_commands.migrate)
 app.command()(node_commands.verify)
+app.command()(snapshot_commands.export)
+app.command(name="import")(snapshot_commands.import_)
 app.command()(agent_command.agent)
 app.add_typer(keys_commands.app, name="keys")
 app.add_typer(tx_commands.app, name="tx")

@@ -10,8 +10,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from worker_manager.application.processes import MAX_PROCESSES
 from worker_manager.cli import inputs
-from worker_manager.cli.common import EXIT_USAGE, HomeOption, fail, resolve_home, stderr, workflow
+from worker_manager.cli.common import (
+    EXIT_USAGE,
+    DatabaseOption,
+    HomeOption,
+    check_database_url,
+    fail,
+    resolve_home,
+    stderr,
+    workflow,
+)
 from worker_manager.settings import LOG_LEVELS, Settings
 
 if TYPE_CHECKING:
@@ -56,20 +66,37 @@ def serve(
         str | None,
         typer.Option(help=f"One of {', '.join(LOG_LEVELS)} (default: from config.toml)."),
     ] = None,
+    database_url: DatabaseOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=MAX_PROCESSES,
+            help="Node processes serving this home (not GPU workers): one per CPU core "
+            "lifts the one-interpreter ceiling. They share the port and the database; "
+            "a process that dies is started again.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the node's HTTP server: health, node info and contract queries (native API).
 
     With no --home and no home yet, a development home is created on first run
-    and its admin mnemonic is printed once. Exit code 3 when the port is taken
-    or another node serves the home; either way the home is left as it was.
+    (on --database-url's database, if given) and its admin mnemonic is printed
+    once. Exit code 3 when the port is taken or another node serves the home;
+    either way the home is left as it was.
+
+    With --workers N, N node processes serve the home on one port and one database
+    (one per CPU core lifts the one-interpreter ceiling; see docs/scaling.md).
 
     Example:
 
-      worker-manager serve --home ~/wm --host 127.0.0.1 --port 1317
+      worker-manager serve --home ~/wm --host 127.0.0.1 --port 1317 --workers 2
     """
     target, chosen = resolve_home(home)
     if host is not None:
         inputs.host(host, "--host")
+    check_database_url(database_url)
     level = log_level.lower() if log_level is not None else None
     if level is not None and level not in LOG_LEVELS:
         fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}", EXIT_USAGE)
@@ -80,7 +107,13 @@ def serve(
         serve_home(
             target,
             chosen=chosen,
-            options=ServeOptions(host=host, port=port, log_level=level),
+            options=ServeOptions(
+                host=host,
+                port=port,
+                log_level=level,
+                database_url=database_url,
+                processes=workers,
+            ),
             on_settings=_use_settings,
             on_dev_home=_show_dev_home,
         )

@@ -66,6 +66,7 @@ def build_node(settings: Settings, *, clock: Clock | None = None, migrate: bool 
             io_key=node_io_key(node_seed(settings)),
             contract_aliases=CONTRACT_ALIASES,
             block_interval_s=settings.block_interval_ms / 1000,
+            max_staleness_s=settings.max_staleness_ms / 1000,
             max_tx_bytes=settings.max_tx_bytes,
         )
     except Exception:

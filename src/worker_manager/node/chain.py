@@ -1,11 +1,16 @@
 """What a node knows of its chain between blocks: height, time, config, policy.
 
 Read from the store when the node starts and replaced, whole, after each block
-the node commits (:meth:`ChainState.advance`), so readers on other threads see
-one block's state or the next one's, never a mix. The ante checks, the queries
-and the ticker read it; only the tx pipeline advances it.
+(:meth:`ChainState.advance`), so readers on other threads see one block's state or
+the next one's, never a mix. The ante checks, the queries and the ticker read it.
+It moves forward when this node commits a block, when its pipeline reads the
+database's head under the block lock, and when the follower hears (or sees) that
+another node committed one (:mod:`~worker_manager.node.follower`); ``confirmed_at``
+says when it was last known to be the database's head.
 """
 
+import threading
+import time
 from dataclasses import dataclass
 
 from worker_manager.contract.state import Config, LivelinessState, StoredPolicy
@@ -15,6 +20,10 @@ from worker_manager.store import Session
 
 class NodeNotInitialised(RuntimeError):
     """The database holds no chain: ``worker-manager init`` has not been run on it."""
+
+
+class ForeignSeed(NodeNotInitialised):
+    """The database holds a chain whose nodes use another node seed than this home's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +61,9 @@ class ChainState:
         self.head = head
         #: Why the last block failed for a node-wide reason; None once blocks commit again.
         self.block_error: str | None = None
+        #: ``time.monotonic()`` when ``head`` was last read from, or written to, the database.
+        self.confirmed_at = time.monotonic()
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, session: Session, where: str) -> "ChainState":
@@ -61,15 +73,23 @@ class ChainState:
             raise NodeNotInitialised(f"no chain in {where}; run worker-manager init")
         return cls(identity, head)
 
-    def advance(self, head: Head) -> None:
-        """The pipeline committed the block whose state is ``head``."""
-        self.head = head
+    def advance(self, head: Head, *, as_of: float | None = None) -> bool:
+        """``head`` is the database's head as of ``as_of`` (a ``time.monotonic()`` taken
+        before it was read; default now): move to it unless this node already knows a
+        later one. Returns whether the head moved."""
+        with self._lock:
+            moved = head.height > self.head.height
+            if moved:
+                self.head = head
+            if head.height >= self.head.height:
+                self.confirmed_at = max(self.confirmed_at, as_of or time.monotonic())
+            return moved
+
+    def committed(self, head: Head) -> None:
+        """This node committed the block whose state is ``head``."""
+        self.advance(head)
         self.block_error = None
 
     def failed(self, reason: str) -> None:
         """A block failed for a reason no tx caused; the head stays where it was."""
         self.block_error = reason
-
-    def next_block_time(self, now_ns: int) -> int:
-        """Block times never go backwards (a clock step back must not reorder blocks)."""
-        return max(now_ns, self.head.time_ns + 1)

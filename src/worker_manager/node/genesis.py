@@ -25,6 +25,22 @@ from worker_manager.node.pending import PendingTx, TxOutcome
 from worker_manager.store import Session
 from worker_manager.tx.records import BlockRecord
 
+#: The node_meta key of the network's seed fingerprint (see :func:`seed_check`).
+SEED_CHECK_KEY = "seed_check"
+
+
+def seed_check(api: Api) -> str:
+    """A public fingerprint of the node seed behind ``api``.
+
+    Every node sharing a database must share the seed (it makes the liveliness
+    challenges and the Secret encryption key), so the chain keeps this and a node
+    whose home holds another seed refuses to start. Derived from the challenge of
+    epoch 0, which tells nothing of later epochs' challenges.
+    """
+    return hashlib.sha256(
+        b"worker-manager/seed-check/v1\x00" + api.liveliness_challenge(0)
+    ).hexdigest()
+
 
 def genesis_tx_hash(admin: str, instantiate_msg: dict[str, Any], time_ns: int) -> str:
     body = json.dumps(["genesis", admin, instantiate_msg, time_ns], separators=(",", ":"))
@@ -58,6 +74,7 @@ def write_genesis(
         Deps(session.contract, api), env, MessageInfo(sender=admin), msg
     )
     identity.save(session.meta)
+    session.meta.set(SEED_CHECK_KEY, seed_check(api))
     tx_hash = genesis_tx_hash(admin, instantiate_msg, time_ns)
     pending = PendingTx(
         hash=tx_hash, kind="genesis", sender=admin, calls=(), instantiate_msg=instantiate_msg

@@ -16,10 +16,11 @@ from typing import Any
 from worker_manager import contract
 from worker_manager.contract import Api, Coin, ContractError
 from worker_manager.node.ante import AnteContext, CheckState
-from worker_manager.node.chain import ChainState, NodeNotInitialised
+from worker_manager.node.chain import ChainState, ForeignSeed, NodeNotInitialised
 from worker_manager.node.clock import Clock
 from worker_manager.node.examiner import Examiner
-from worker_manager.node.genesis import write_genesis
+from worker_manager.node.follower import DEFAULT_MAX_STALENESS_S, HeadFollower
+from worker_manager.node.genesis import SEED_CHECK_KEY, seed_check, write_genesis
 from worker_manager.node.identity import ChainIdentity
 from worker_manager.node.pending import PendingTx, TxOutcome
 from worker_manager.node.pipeline import TxPipeline
@@ -56,6 +57,27 @@ class ExecuteOutcome:
     attributes: tuple[tuple[str, str], ...]
 
 
+def _check_seed(store: Store, api: Api) -> None:
+    """Refuse to run on a chain whose nodes use another seed (their challenges and
+    encryption key would differ from this node's); a chain from before the check
+    learns it from its first node."""
+    expected = seed_check(api)
+    with store.read() as session:
+        stored = session.meta.get(SEED_CHECK_KEY)
+    if stored is None:
+        with store.write() as session:
+            session.lock_blocks()
+            if session.meta.get(SEED_CHECK_KEY) is None and session.meta.get("height"):
+                session.meta.set(SEED_CHECK_KEY, expected)
+        return
+    if stored != expected:
+        raise ForeignSeed(
+            f"the chain in {store.safe_url} is run with another node seed than this home's "
+            "secrets/node.seed; every node sharing a database needs the seed of the node "
+            "that created it (create the home with worker-manager join --node-seed-file)"
+        )
+
+
 class Node:
     """One node over one store. Thread-safe; blocks are made by one producer thread.
 
@@ -75,10 +97,12 @@ class Node:
         contract_aliases: frozenset[str] = frozenset(),
         block_interval_s: float = DEFAULT_INTERVAL_S,
         max_tx_bytes: int = MAX_TX_BYTES,
+        max_staleness_s: float = DEFAULT_MAX_STALENESS_S,
     ) -> None:
         self.store = store
         self.clock = clock
         self.schema_version = store.check_schema()
+        _check_seed(store, api)
         with store.read() as session:
             self.chain = ChainState.load(session, store.safe_url)
             sequences = session.ledger.all_sequences()
@@ -105,6 +129,9 @@ class Node:
             ante=ante,
             block_interval_s=block_interval_s,
         )
+        self.follower = HeadFollower(
+            store, self.chain, forget=check_state.forget, max_staleness_s=max_staleness_s
+        )
         self.queries = QueryService(
             store,
             clock,
@@ -112,6 +139,7 @@ class Node:
             api=api,
             check_state=check_state,
             schema_version=self.schema_version,
+            ensure_fresh=self.follower.ensure_fresh,
         )
 
     def _stored_sequence(self, address: str) -> int:
@@ -225,7 +253,9 @@ class Node:
         return self.pipeline.tick()
 
     def close(self) -> None:
-        """Stop ticking, commit what is queued, and stop making blocks. The store stays open."""
+        """Stop ticking and following, commit what is queued, and stop making blocks.
+        The store stays open."""
+        self.follower.stop()
         self.pipeline.close()
 
     # queries and lookups ----------------------------------------------------

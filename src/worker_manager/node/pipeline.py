@@ -15,7 +15,9 @@
 import hashlib
 import json
 import logging
+import os
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +43,7 @@ from worker_manager.node.pending import ContractCall, PendingTx, TxOutcome, gas_
 from worker_manager.node.producer import BlockProducer, MempoolFull
 from worker_manager.node.ticker import EpochTicker
 from worker_manager.store import Store
+from worker_manager.tx.records import TxRecord
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +52,13 @@ RawMessage = bytes | str | Mapping[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class _Written:
-    """A block as written: its outcome, and the chain state it left."""
+    """A block as written: its outcome (None when every tx of the batch was already
+    recorded by another node, so there was nothing to write), the txs it ran, those
+    already recorded, and the chain state it left."""
 
-    outcome: BlockOutcome
+    outcome: BlockOutcome | None
+    ran: list[PendingTx]
+    recorded: dict[str, TxRecord]
     head: Head
 
 
@@ -63,9 +70,32 @@ class _TrialDone(Exception):
         self.written = written
 
 
-def _internal_hash(kind: str, sender: str, msg_json: Any, nonce: int, time_ns: int) -> str:
-    body = json.dumps([kind, sender, msg_json, nonce, time_ns], separators=(",", ":"))
+def _internal_hash(
+    kind: str, sender: str, msg_json: Any, *, origin: str, nonce: int, time_ns: int
+) -> str:
+    """A trusted tx's hash: unique per node (``origin``) and call, since several nodes
+    share one log and a tx already in it is never run again."""
+    body = json.dumps([kind, sender, msg_json, origin, nonce, time_ns], separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest().upper()
+
+
+def recorded_outcome(record: TxRecord) -> TxOutcome:
+    """The outcome of a tx as the log holds it (a copy another node committed first)."""
+    return TxOutcome(
+        hash=record.hash,
+        height=record.height,
+        index=record.tx_index,
+        code=record.code,
+        codespace=record.codespace,
+        error=record.error,
+        log=record.log,
+        data=record.data,
+        events=json.loads(record.events),
+        gas_wanted=record.gas_wanted,
+        gas_used=record.gas_used,
+        time_ns=record.time_ns,
+        failed_msg_index=record.failed_msg_index,
+    )
 
 
 class TxPipeline:
@@ -92,6 +122,8 @@ class TxPipeline:
         self._commit_lock = threading.Lock()
         self._admit_lock = threading.Lock()
         self._nonce = 0
+        #: Tells this node's trusted txs from another's (they share one log).
+        self._origin = os.urandom(8).hex()
         self.producer = BlockProducer(self._commit_block, interval_s=block_interval_s)
         self.ticker = EpochTicker(
             now_s=lambda: self._clock.now_ns() / 1e9,
@@ -170,7 +202,12 @@ class TxPipeline:
         call = ContractCall(msg=parsed, msg_json=msg_json, funds=tuple(funds))
         tx = PendingTx(
             hash=_internal_hash(
-                "internal", sender, msg_json, self._next_nonce(), self._clock.now_ns()
+                "internal",
+                sender,
+                msg_json,
+                origin=self._origin,
+                nonce=self._next_nonce(),
+                time_ns=self._clock.now_ns(),
             ),
             kind="internal",
             sender=sender,
@@ -185,7 +222,12 @@ class TxPipeline:
         contract_address = self._chain.identity.contract_address
         tx = PendingTx(
             hash=_internal_hash(
-                "sudo", contract_address, "epoch_tick", self._next_nonce(), self._clock.now_ns()
+                "sudo",
+                contract_address,
+                "epoch_tick",
+                origin=self._origin,
+                nonce=self._next_nonce(),
+                time_ns=self._clock.now_ns(),
             ),
             kind="sudo",
             sender=contract_address,
@@ -196,24 +238,43 @@ class TxPipeline:
 
     # blocks ---------------------------------------------------------------------
 
-    def _write_block(
-        self, height: int, time_ns: int, batch: list[PendingTx], commit: bool
-    ) -> _Written:
-        """Run ``batch`` as block ``height``; commit it, or roll it back (a trial write)."""
+    def _write_block(self, batch: list[PendingTx], commit: bool) -> _Written:
+        """Run ``batch`` as the next block; commit it, or roll it back (a trial write).
+
+        Under the block lock the database's head is the truth: the block goes on top
+        of whatever other nodes wrote meanwhile (this node catches up first), each
+        signer's sequence is checked against the stored account, and a tx another
+        node already recorded is not run again.
+        """
         try:
             with self._store.write() as session:
+                session.lock_blocks()
+                as_of = time.monotonic()
+                known = self._chain.head.height
+                head = read_head(session)
+                assert head is not None, "a block was written over a chain with no config"
+                if head.height > known:  # blocks of other nodes: their signers moved
+                    self.check_state.forget(session.ledger.senders_between(known, head.height))
+                if self._chain.advance(head, as_of=as_of):
+                    log.debug("caught up to height %d, written by another node", head.height)
+                recorded = session.ledger.get_txs([tx.hash for tx in batch])
+                ran = [tx for tx in batch if tx.hash not in recorded]
+                if batch and not ran:  # (an empty batch is isolation's probe: write it)
+                    raise _TrialDone(_Written(None, ran, recorded, head))
+                height = head.height + 1
                 outcome = deliver_block(
                     session,
                     self._chain.identity,
                     self._api,
                     height=height,
-                    time_ns=time_ns,
-                    previous_hash=self._chain.head.hash,
-                    batch=batch,
+                    time_ns=max(self._clock.now_ns(), head.time_ns + 1),
+                    previous_hash=head.hash,
+                    batch=ran,
                 )
-                head = read_head(session)
-                assert head is not None, "a block was written over a chain with no config"
-                written = _Written(outcome, head)
+                session.announce_block(height)
+                after = read_head(session)
+                assert after is not None
+                written = _Written(outcome, ran, recorded, after)
                 if not commit:
                     raise _TrialDone(written)
         except _TrialDone as done:
@@ -228,29 +289,32 @@ class TxPipeline:
         the node reports itself unhealthy until a block commits again.
         """
         with self._commit_lock:
-            height = self._chain.head.height + 1
-            time_ns = self._chain.next_block_time(self._clock.now_ns())
             try:
-                written, left_out = write_isolating(
-                    lambda txs, commit: self._write_block(height, time_ns, txs, commit), batch
-                )
+                written, left_out = write_isolating(self._write_block, batch)
             except BlockWriteFailed as exc:
                 self.check_state.forget([tx.sender for tx in batch])
                 self._chain.failed(str(exc))
-                log.error("block %d failed: %s; its %d txs are refused", height, exc, len(batch))
+                log.error("a block failed: %s; its %d txs are refused", exc, len(batch))
                 raise
-            self._chain.advance(written.head)
-        outcome = written.outcome
-        failed = sum(1 for r in outcome.results if not r.ok)
-        log.info("block %d: %d txs (%d failed)", height, len(outcome.results), failed)
+            self._chain.committed(written.head)
         if left_out:
             self.check_state.forget([tx.sender for tx in left_out])
             for tx in left_out:
                 tx.future.set_exception(
                     TxUnwritable(f"tx {tx.hash} could not be recorded; it was left out")
                 )
-        included = [tx for tx in batch if tx not in left_out]
-        for tx, result in zip(included, outcome.results, strict=True):
+        for tx in batch:
+            record = written.recorded.get(tx.hash)
+            if record is not None:  # sent to another node too, which committed it first
+                self.check_state.forget([tx.sender])
+                tx.future.set_result(recorded_outcome(record))
+        if written.outcome is None:
+            return
+        outcome = written.outcome
+        failed = sum(1 for r in outcome.results if not r.ok)
+        height = outcome.block.height
+        log.info("block %d: %d txs (%d failed)", height, len(outcome.results), failed)
+        for tx, result in zip(written.ran, outcome.results, strict=True):
             if result.code == 32:
                 self.check_state.forget([tx.sender])
             tx.future.set_result(result)

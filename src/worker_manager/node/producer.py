@@ -87,6 +87,11 @@ class BlockProducer:
                 for tx in batch:
                     if not tx.future.done():
                         tx.future.set_exception(exc)
+            unanswered = [tx for tx in batch if not tx.future.done()]
+            if unanswered:  # pragma: no cover - a bug; never leave a client waiting
+                log.error("%d txs of a block got no outcome; they are refused", len(unanswered))
+                for tx in unanswered:
+                    tx.future.set_exception(RuntimeError(f"tx {tx.hash} got no outcome"))
 
     def stop(self, timeout: float = 30.0) -> None:
         """Commit what is queued, then stop the thread."""

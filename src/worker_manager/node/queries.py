@@ -7,7 +7,7 @@ state they depend on moves on: the height for most, the serving version for
 store, never inside a block's write.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,7 @@ class QueryService:
         api: Api,
         check_state: CheckState,
         schema_version: str,
+        ensure_fresh: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -73,10 +74,14 @@ class QueryService:
         self._api = api
         self._check_state = check_state
         self._schema_version = schema_version
+        self._ensure_fresh = ensure_fresh
         self.cache = QueryCache()
         self.serving_memo = ServingMemo()
 
     def _versions(self) -> Versions:
+        """The versions answers are kept under, of a head never older than the node's
+        staleness bound (another node may have committed since)."""
+        self._ensure_fresh()
         head = self._chain.head
         return (head.height, head.liveliness.serving_version)
 
@@ -119,6 +124,7 @@ class QueryService:
         return answer
 
     def info(self) -> ChainInfo:
+        self._ensure_fresh()
         identity, head = self._chain.identity, self._chain.head
         with self._store.read() as session:
             workers = session.contract.count_workers()
@@ -151,9 +157,11 @@ class QueryService:
         address = canonical_address("address", address)
         with self._store.read() as session:
             stored = session.ledger.get_account(address)
+        # the stored sequence is fresh; this node's view adds its accepted, queued txs
+        sequence = max(stored.sequence if stored else 0, self._check_state.next_sequence(address))
         return AccountInfo(
             address=address,
             account_number=account_number_for(address),
-            sequence=self._check_state.next_sequence(address),
+            sequence=sequence,
             public_key=stored.public_key if stored else None,
         )

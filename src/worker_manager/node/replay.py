@@ -3,7 +3,8 @@
 Every tx since genesis is re-run, block by block, into an empty store with the
 recorded heights, times and senders. Each tx must give the recorded result and
 each block the recorded hash; at the end the contract state and the accounts
-must equal the source's. A mismatch means the log and the state disagree.
+must equal the source's, table by table and by state hash. A mismatch means the
+log and the state disagree.
 """
 
 import json
@@ -22,29 +23,13 @@ from worker_manager.node.genesis import write_genesis
 from worker_manager.node.identity import ChainIdentity
 from worker_manager.node.pending import ContractCall, PendingTx, TxKind
 from worker_manager.store import Session, Store
-from worker_manager.store.tables import (
-    accounts,
-    contract_state,
-    subscribers,
-    work_reports,
-    work_usage,
-    worker_reports,
-    workers,
-)
+from worker_manager.store.one_moment import see_one_moment
+from worker_manager.store.state_hash import STATE_TABLES, state_hash
 from worker_manager.tx import decode_tx
 from worker_manager.tx.records import TxRecord
 
 log = logging.getLogger(__name__)
 
-STATE_TABLES = (
-    contract_state,
-    workers,
-    worker_reports,
-    subscribers,
-    work_reports,
-    work_usage,
-    accounts,
-)
 BLOCKS_PER_COMMIT = 200
 
 
@@ -57,6 +42,10 @@ class ReplayReport:
     blocks: int = 0
     txs: int = 0
     mismatches: list[str] = field(default_factory=list)
+    #: The state hashes (:func:`~worker_manager.store.state_hash.state_hash`) of the
+    #: source, as of the replay's snapshot, and of the replayed state.
+    state_hash: str = ""
+    replayed_state_hash: str = ""
 
     @property
     def ok(self) -> bool:
@@ -127,6 +116,7 @@ def replay(
     if target is source:
         raise ReplayError(f"{target.safe_url} is not empty; replay needs a fresh database")
     with source.read() as snapshot:
+        see_one_moment(snapshot.connection)
         return _replay(snapshot, source.safe_url, target, api, progress)
 
 
@@ -193,9 +183,13 @@ def _replay(
             progress(report.blocks)
     with target.read() as replayed:
         target_state = _state(replayed)
+        report.replayed_state_hash = state_hash(replayed)
     for name, rows in _state(source).items():
         if target_state[name] != rows:
             report.mismatches.append(f"table {name}: replayed state differs from the source")
+    report.state_hash = state_hash(source)
+    if report.state_hash != report.replayed_state_hash:
+        report.mismatches.append("state hash: the replayed state's differs from the source's")
     log.info(
         "replayed %d blocks, %d txs: %s",
         report.blocks,

@@ -158,6 +158,23 @@ class Ledger:
         height = self._conn.execute(select(func.max(blocks.c.height))).scalar_one_or_none()
         return None if height is None else self.get_block(int(height))
 
+    def senders_between(self, after: int, up_to: int) -> list[str]:
+        """The signers of the txs in blocks ``after`` (excluded) to ``up_to``: whose
+        sequences moved there (another node's blocks, which this node learns of)."""
+        query = (
+            select(txs.c.sender)
+            .where(txs.c.height > after, txs.c.height <= up_to, txs.c.sequence.is_not(None))
+            .distinct()
+        )
+        return [str(sender) for sender in self._conn.execute(query).scalars()]
+
+    def get_txs(self, tx_hashes: list[str]) -> dict[str, TxRecord]:
+        """The recorded txs among ``tx_hashes`` (another node may have committed them)."""
+        if not tx_hashes:
+            return {}
+        query = select(txs).where(txs.c.hash.in_(sorted({h.upper() for h in tx_hashes})))
+        return {r.hash: r for r in (_tx(row) for row in self._conn.execute(query).mappings())}
+
     def get_tx(self, tx_hash: str) -> TxRecord | None:
         row = (
             self._conn.execute(select(txs).where(txs.c.hash == tx_hash.upper()))

@@ -2,8 +2,12 @@
 
 ``write()`` opens one transaction (on SQLite, ``BEGIN IMMEDIATE``) and commits
 it only if the block inside returns; any exception rolls everything back.
-``read()`` gives a consistent snapshot for queries. Several nodes may share one
-PostgreSQL database; on SQLite, one node owns the file.
+``read()`` gives a consistent snapshot for queries.
+
+Several node processes may share one database: on PostgreSQL any number of nodes
+on any machines, on SQLite the processes of one machine. One of them at a time
+writes a block (:meth:`Session.lock_blocks`) and says so to the others
+(:meth:`Session.announce_block`, :class:`BlockListener`); see docs/scaling.md.
 """
 
 import logging
@@ -12,7 +16,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
 
 from worker_manager.store import migrate
 from worker_manager.store.engine import create_store_engine, is_memory_sqlite
@@ -21,6 +26,12 @@ from worker_manager.store.meta import NodeMeta
 from worker_manager.store.storage import SqlStorage
 
 log = logging.getLogger(__name__)
+
+#: The PostgreSQL advisory lock a node holds while it writes a block (any fixed
+#: 64-bit number, the same for every node of every version).
+BLOCK_LOCK_KEY = 0x776D_626C_6F63_6B73  # "wmblocks"
+#: The channel on which a node announces each block it commits (LISTEN/NOTIFY).
+BLOCKS_CHANNEL = "worker_manager_blocks"
 
 
 class SchemaError(RuntimeError):
@@ -39,6 +50,31 @@ class Session:
     @classmethod
     def on(cls, connection: Connection) -> "Session":
         return cls(connection, SqlStorage(connection), NodeMeta(connection), Ledger(connection))
+
+    @property
+    def _postgres(self) -> bool:
+        return self.connection.dialect.name == "postgresql"
+
+    def lock_blocks(self) -> None:
+        """Be the one block writer until this transaction ends.
+
+        PostgreSQL: a transaction-level advisory lock, released at commit, rollback,
+        or when the node's connection dies (a killed node never keeps it). SQLite:
+        nothing to do, ``BEGIN IMMEDIATE`` already holds the database's write lock.
+        Read the head only after this: it may have moved while waiting.
+        """
+        if self._postgres:
+            self.connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": BLOCK_LOCK_KEY}
+            )
+
+    def announce_block(self, height: int) -> None:
+        """Tell listening nodes that block ``height`` is in (sent when this commits)."""
+        if self._postgres:
+            self.connection.execute(
+                text("SELECT pg_notify(:channel, :height)"),
+                {"channel": BLOCKS_CHANNEL, "height": str(height)},
+            )
 
 
 class Store:
@@ -70,6 +106,15 @@ class Store:
             finally:
                 tx.rollback()
 
+    @property
+    def announces_blocks(self) -> bool:
+        """Whether :meth:`listen_blocks` works here (PostgreSQL); else nodes poll."""
+        return make_url(self.url).get_backend_name() == "postgresql"
+
+    def listen_blocks(self) -> "BlockListener":
+        """A connection of its own that hears every block any node commits."""
+        return BlockListener(self.url)
+
     def migrate(self) -> tuple[str | None, str]:
         """Upgrade the schema to this code's head; returns (before, after) revisions."""
         with self.write() as session:
@@ -100,11 +145,32 @@ class Store:
     @property
     def safe_url(self) -> str:
         """The URL with any password hidden, for logs and errors."""
-        from sqlalchemy.engine import make_url
-
         return make_url(self.url).render_as_string(hide_password=True)
 
     def close(self) -> None:
         self._writer.dispose()
         if self._reader is not self._writer:
             self._reader.dispose()
+
+
+class BlockListener:
+    """``LISTEN`` on the blocks channel, on a dedicated autocommit psycopg connection."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self._connection = psycopg.connect(conninfo, autocommit=True)
+        self._connection.execute(f"LISTEN {BLOCKS_CHANNEL}")
+
+    def wait(self, timeout_s: float) -> int | None:
+        """The highest height announced within ``timeout_s``, or None if none was."""
+        heights = [
+            int(n.payload)
+            for n in self._connection.notifies(timeout=timeout_s, stop_after=1)
+            if n.payload.isdigit()
+        ]
+        return max(heights, default=None)
+
+    def close(self) -> None:
+        self._connection.close()
