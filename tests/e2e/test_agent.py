@@ -79,7 +79,12 @@ def status(client: Client) -> str:
 
 
 @pytest.mark.slow
-def test_agent_liveliness_and_work_end_to_end(running_node: RunningNode, tmp_path: Path) -> None:
+def test_agent_liveliness_and_work_end_to_end(
+    running_node: RunningNode,
+    tmp_path: Path,
+    agents: Callable[[Path, Path], subprocess.Popen[str]],
+) -> None:
+    """(Every agent still running when it ends, passed or failed, is killed.)"""
     url = running_node.url
     with Client(url, key=ADMIN_KEY) as admin:
         admin.set_config(
@@ -94,7 +99,7 @@ def test_agent_liveliness_and_work_end_to_end(running_node: RunningNode, tmp_pat
     reader = Client(url)
 
     # 1. the agent registers its worker and keeps it live
-    agent = start_agent(config, log)
+    agent = agents(config, log)
     wait_for("registered and answering", lambda: reader.worker(IP).last_seen is not None)
     worker = reader.worker(IP)
     assert worker.worker_public_key == WORKER_KEY.public_key.hex()
@@ -137,7 +142,7 @@ def test_agent_liveliness_and_work_end_to_end(running_node: RunningNode, tmp_pat
     wait_for("offline", lambda: status(reader) == "offline")
 
     # 4. restarted, it is live again and served again
-    agent = start_agent(config, log)
+    agent = agents(config, log)
     wait_for("live again", lambda: status(reader) == "live")
     assert reader.urls(model="e2e-model") == ["https://10.7.0.1:21434"]
 
@@ -161,7 +166,7 @@ def test_agent_liveliness_and_work_end_to_end(running_node: RunningNode, tmp_pat
     running_node.process = start_serve(
         ["--home", str(running_node.home)], os.environ.copy(), tmp_path / "serve2.log", url
     )
-    agent = start_agent(config, log)
+    agent = agents(config, log)
     wait_for(
         "the queued report arrives",
         lambda: any(

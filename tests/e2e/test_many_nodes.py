@@ -141,16 +141,15 @@ def test_three_nodes_on_one_postgresql(tmp_path: Path, pg_url: str) -> None:
         ]
         bodies = [(url, ip, signer, signed(info, signer, registration(ip, signer), 0))
                   for url, ip, signer in jobs]  # fmt: skip
-        local = threading.local()
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        with httpx.Client(timeout=60, limits=limits) as shared:  # thread-safe, closed after
 
-        def send(job: tuple[str, str, PrivateKey, str]) -> tuple[str, PrivateKey, httpx.Response]:
-            if not hasattr(local, "client"):
-                local.client = httpx.Client(timeout=60)
-            url, ip, signer, tx_bytes = job
-            return ip, signer, post(local.client, url, tx_bytes)
+            def send(job: tuple[str, str, PrivateKey, str]) -> tuple[str, PrivateKey, Any]:
+                url, ip, signer, tx_bytes = job
+                return ip, signer, post(shared, url, tx_bytes)
 
-        with ThreadPoolExecutor(48) as pool:
-            results = list(pool.map(send, bodies))
+            with ThreadPoolExecutor(48) as pool:
+                results = list(pool.map(send, bodies))
         assert {r.status_code for _, _, r in results} == {200}
         winners: dict[str, str] = {}
         for ip, signer, response in results:

@@ -14,10 +14,12 @@ from worker_manager.api.errors import (
     contract_error_handler,
     http_error_handler,
     problem,
+    unavailable_handler,
 )
 from worker_manager.api.hot import HotPaths
 from worker_manager.api.rate_limit import RateLimiter
 from worker_manager.contract import ContractError
+from worker_manager.failures import ServiceUnavailable
 from worker_manager.lcd import routes as lcd_routes
 from worker_manager.node import Node
 from worker_manager.node.ante import AnteError
@@ -47,6 +49,7 @@ def create_api(node: Node, *, tx_limiter: RateLimiter | None = None) -> FastAPI:
     app.add_exception_handler(AnteError, ante_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, http_error_handler)
+    app.add_exception_handler(ServiceUnavailable, unavailable_handler)
     app.include_router(routes_node.router)
     app.include_router(routes_query.router)
     app.include_router(routes_tx.router)

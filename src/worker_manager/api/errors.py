@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from worker_manager.contract import ContractError
+from worker_manager.failures import ServiceUnavailable
 from worker_manager.node.ante import AnteError
 
 PROBLEM_JSON = "application/problem+json"
@@ -118,4 +119,22 @@ async def ante_error_handler(_request: Request, exc: Exception) -> Response:
         exc.log,
         tx_code=exc.code,
         codespace=exc.codespace,
+    )
+
+
+#: Where the LCD routes live: their errors keep Secret's ``{code, message, details}``.
+NATIVE_PREFIXES = ("/v1/", "/healthz", "/docs", "/openapi.json")
+GRPC_UNAVAILABLE = 14
+
+
+async def unavailable_handler(request: Request, exc: Exception) -> Response:
+    """The database (or something else the node needs) cannot answer now: 503, never a
+    500, on every route; the client may try again."""
+    assert isinstance(exc, ServiceUnavailable)
+    if request.url.path.startswith(NATIVE_PREFIXES):
+        return problem(HTTPStatus.SERVICE_UNAVAILABLE, "node_unavailable", str(exc))
+    from worker_manager.lcd.errors import error_body
+
+    return SafeJSONResponse(
+        error_body(GRPC_UNAVAILABLE, str(exc)), status_code=HTTPStatus.SERVICE_UNAVAILABLE
     )

@@ -31,6 +31,7 @@ from worker_manager.api.rate_limit import RateLimiter
 from worker_manager.api.views import tx_result_json
 from worker_manager.contract import ContractError
 from worker_manager.contract.json_text import load_json
+from worker_manager.failures import ServiceUnavailable
 from worker_manager.node import AnteError, Node
 from worker_manager.node.isolation import BlockWriteFailed, TxUnwritable
 from worker_manager.node.pending import PendingTx
@@ -186,6 +187,13 @@ async def _committed(pending: PendingTx) -> Reply:
 Handler = Callable[[Node, bytes, bytes], Awaitable[Reply]]
 
 
+async def _answer(handler: Handler, node: Node, body: bytes, scope: Scope) -> Reply:
+    try:
+        return await handler(node, body, scope.get("query_string", b""))
+    except ServiceUnavailable as exc:  # the database cannot answer now: never a 500
+        return problem(HTTPStatus.SERVICE_UNAVAILABLE, "node_unavailable", str(exc))
+
+
 async def _query_route(node: Node, body: bytes, _qs: bytes) -> Reply:
     return await query(node, body)
 
@@ -236,7 +244,7 @@ class HotPaths:
                         413, "request_too_large", f"the body is over {self.max_body} bytes"
                     )
                 else:
-                    answer = await handler(self.node, body, scope.get("query_string", b""))
+                    answer = await _answer(handler, self.node, body, scope)
                 await send(
                     {
                         "type": "http.response.start",

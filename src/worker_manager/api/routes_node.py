@@ -9,8 +9,8 @@ from starlette.responses import Response
 
 from worker_manager import __version__
 from worker_manager.api.errors import SafeJSONResponse
+from worker_manager.failures import ServiceUnavailable
 from worker_manager.node import Node
-from worker_manager.node.state_summary import state_summary
 
 router = APIRouter()
 
@@ -29,10 +29,21 @@ def _node(request: Request) -> Node:
 def healthz(request: Request) -> Response:
     """``{"status": "ok", "height": h}`` while the node can answer and write blocks;
     ``503`` with ``"status": "unavailable"`` and the reason while its database refuses
-    blocks (disk full, database gone), until a block commits again."""
+    blocks (disk full) or cannot be reached, until it works again. The database is read
+    only when it failed lately or the node has not heard from it within its staleness
+    bound."""
     node = _node(request)
-    if node.block_error is not None:
-        body = {"status": "unavailable", "height": node.height, "error": node.block_error}
+    error = node.block_error
+    if error is None:
+        try:  # a cheap read: only when the database failed lately, or was not heard from
+            if node.follower.error is not None:
+                node.follower.refresh()
+            else:
+                node.follower.ensure_fresh()
+        except ServiceUnavailable as exc:
+            error = str(exc)
+    if error is not None:
+        body = {"status": "unavailable", "height": node.height, "error": error}
         return SafeJSONResponse(body, status_code=503)
     return SafeJSONResponse({"status": "ok", "height": node.height})
 
@@ -50,6 +61,7 @@ def state(request: Request) -> dict[str, Any]:
     """``{"height": h, "state_hash": "…"}``: the sha256 of the contract state and the
     accounts at height ``h``, read in one transaction. Nodes or databases with the same
     hash at the same height hold the same state (``worker-manager verify`` prints it
-    too). It reads the whole state: for operators, not for hot paths."""
-    summary = state_summary(_node(request).store)
+    too). It reads the whole state, so it is computed at most once a second and once
+    per height, one computation at a time, whoever asks."""
+    summary = _node(request).state_summaries.get()
     return {"height": summary.height, "state_hash": summary.state_hash}

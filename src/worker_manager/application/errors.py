@@ -4,6 +4,8 @@ A command line maps these to its exit codes (:class:`BadInput` 2, :class:`Failed
 :class:`Unavailable` 3); the message always says what happened and what to do.
 """
 
+from worker_manager.failures import ServiceUnavailable
+
 
 class WorkflowError(Exception):
     """Base of the workflow errors."""
@@ -17,5 +19,5 @@ class Failed(WorkflowError):
     """The request was fine but could not be carried out (the message says why)."""
 
 
-class Unavailable(WorkflowError):
+class Unavailable(WorkflowError, ServiceUnavailable):
     """Something else holds what is needed (a port, a home another node serves)."""

@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from worker_manager.application.errors import BadInput, Failed, Unavailable
+from worker_manager.application.errors import BadInput, Failed
+from worker_manager.failures import ServiceUnavailable
 from worker_manager.home import HomeError, check_home_path
 from worker_manager.keys import PrivateKey
 from worker_manager.keys.keyring import KeyNotFound, Keyring, KeyringError, WrongPassphrase
@@ -154,7 +155,7 @@ def workflow() -> Iterator[None]:
         yield
     except BadInput as exc:
         fail(str(exc), EXIT_USAGE)
-    except Unavailable as exc:
+    except ServiceUnavailable as exc:  # Unavailable, or the database cannot be reached
         fail(str(exc), EXIT_UNAVAILABLE)
     except Failed as exc:
         fail(str(exc), EXIT_REFUSED)

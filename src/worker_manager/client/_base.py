@@ -30,7 +30,15 @@ DEFAULT_TIMEOUT_S = 45.0
 CONTRACT_ERROR_STATUSES = frozenset({400, 401, 403, 404, 409, 503})
 #: Codes the node uses for its own refusals (not the contract's).
 NODE_ERROR_CODES = frozenset(
-    {"tx_not_found", "block_not_found", "invalid_request", "commit_timeout"}
+    {
+        "tx_not_found",
+        "block_not_found",
+        "invalid_request",
+        "commit_timeout",
+        "node_unavailable",
+        "not_found",
+        "method_not_allowed",
+    }
 )
 
 R = TypeVar("R")

@@ -47,6 +47,8 @@ class HeadFollower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._refresh_lock = threading.Lock()
+        #: Why following the database fails now (None while it works): ``/healthz`` says it.
+        self.error: str | None = None
 
     # the head ------------------------------------------------------------------
 
@@ -68,6 +70,7 @@ class HeadFollower:
                     # their signers' sequences moved: the ante reads them again
                     self._forget(session.ledger.senders_between(known, head.height))
             moved = self._chain.advance(head, as_of=as_of)
+            self.error = None
         if moved:
             log.debug("head moved to height %d (written by another node)", head.height)
         return moved
@@ -103,7 +106,9 @@ class HeadFollower:
                     self._stop.wait(poll_s)
                 self.refresh()
             except Exception as exc:  # noqa: BLE001 - keep following; queries check inline
-                log.warning("following other nodes' blocks failed (%s); retrying", exc)
+                if self.error is None:
+                    log.warning("following other nodes' blocks failed (%s); retrying", exc)
+                self.error = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
                 if listener is not None:
                     with contextlib.suppress(Exception):
                         listener.close()

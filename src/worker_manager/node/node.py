@@ -26,6 +26,7 @@ from worker_manager.node.pending import PendingTx, TxOutcome
 from worker_manager.node.pipeline import TxPipeline
 from worker_manager.node.producer import DEFAULT_INTERVAL_S
 from worker_manager.node.queries import AccountInfo, ChainInfo, QueryService
+from worker_manager.node.state_summary import StateSummaries
 from worker_manager.secret.encryption import X25519KeyPair
 from worker_manager.secret.envelopes import envelope_opener
 from worker_manager.store import SchemaError, Store
@@ -129,6 +130,8 @@ class Node:
             ante=ante,
             block_interval_s=block_interval_s,
         )
+        #: ``GET /v1/state``'s summaries, computed at most once a second.
+        self.state_summaries = StateSummaries(store)
         self.follower = HeadFollower(
             store, self.chain, forget=check_state.forget, max_staleness_s=max_staleness_s
         )

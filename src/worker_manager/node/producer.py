@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from worker_manager.node.isolation import BlockWriteFailed
 from worker_manager.node.pending import PendingTx
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ class BlockProducer:
             try:
                 self._commit(batch)
             except Exception as exc:
-                log.exception("block commit failed; %d txs are refused", len(batch))
+                if not isinstance(exc, BlockWriteFailed):  # that one is logged where raised
+                    log.exception("block commit failed; %d txs are refused", len(batch))
                 for tx in batch:
                     if not tx.future.done():
                         tx.future.set_exception(exc)

@@ -7,6 +7,8 @@ so a block committing meanwhile cannot split them. It reads the whole state (see
 :mod:`worker_manager.store.state_hash`): for operators, not for hot paths.
 """
 
+import threading
+import time
 from dataclasses import dataclass
 
 from worker_manager.store import Store
@@ -26,3 +28,32 @@ def state_summary(store: Store) -> StateSummary:
         see_one_moment(session.connection)
         height = int(session.meta.get("height") or 0)
         return StateSummary(height=height, state_hash=state_hash(session))
+
+
+#: ``GET /v1/state`` is public and reads the whole state: a summary is computed again at
+#: most this often, and one at a time, however many ask.
+MIN_RECOMPUTE_S = 1.0
+
+
+class StateSummaries:
+    """The state summary for a public route: one computation at a time, at most one per
+    :data:`MIN_RECOMPUTE_S` and none while the head has not moved; others share it."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._last: StateSummary | None = None
+        self._at = 0.0
+
+    def get(self) -> StateSummary:
+        with self._lock:
+            last, now = self._last, time.monotonic()
+            if last is not None and now - self._at < MIN_RECOMPUTE_S:
+                return last
+            if last is not None:
+                with self._store.read() as session:
+                    if int(session.meta.get("height") or 0) == last.height:
+                        self._at = now
+                        return last
+            self._last, self._at = state_summary(self._store), time.monotonic()
+            return self._last

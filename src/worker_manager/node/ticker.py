@@ -13,6 +13,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from worker_manager.failures import ServiceUnavailable
+from worker_manager.node.isolation import BlockWriteFailed
+
 log = logging.getLogger(__name__)
 
 #: Tick a little after the epoch starts, so the block time is inside the epoch.
@@ -53,6 +56,8 @@ class EpochTicker:
             if up is None or up < epoch:
                 try:
                     self._tick()
+                except (ServiceUnavailable, BlockWriteFailed) as exc:  # tried again soon
+                    log.warning("epoch tick for epoch %d failed: %s", epoch, exc)
                 except Exception:
                     log.exception("epoch tick for epoch %d failed", epoch)
             wait = (epoch + 1) * length - now + TICK_DELAY_S

@@ -1,5 +1,5 @@
 """The store: SQLAlchemy Core tables with Alembic migrations, SQLite or PostgreSQL."""
 
-from worker_manager.store.store import SchemaError, Session, Store
+from worker_manager.store.store import SchemaError, Session, Store, StoreUnavailable
 
-__all__ = ["SchemaError", "Session", "Store"]
+__all__ = ["SchemaError", "Session", "Store", "StoreUnavailable"]

@@ -81,4 +81,9 @@ def create_store_engine(url: str, role: Role) -> Engine:
     """An engine for ``url``: writers get one connection on SQLite, readers a pool."""
     if is_sqlite(url):
         return _sqlite_engine(url, role)
-    return create_engine(url, pool_pre_ping=True, pool_size=5 if role == "read" else 2)
+    # an unreachable server fails a request (503) in seconds instead of hanging it
+    parsed = make_url(url)
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 5}
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5 if role == "read" else 2, connect_args=connect_args
+    )

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from worker_manager.failures import ServiceUnavailable
 from worker_manager.store import migrate
 from worker_manager.store.engine import create_store_engine, is_memory_sqlite
 from worker_manager.store.ledger import Ledger
@@ -36,6 +38,11 @@ BLOCKS_CHANNEL = "worker_manager_blocks"
 
 class SchemaError(RuntimeError):
     """The database schema is missing, newer than this code, or otherwise unusable."""
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """The database cannot answer now (gone, unreachable, locked past the busy timeout):
+    the node's trouble, not the client's (the API answers 503 ``node_unavailable``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +106,18 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only snapshot (rolled back at the end, so nothing it did can stick)."""
-        with self._turn(), self._reader.connect() as connection, connection.begin() as tx:
-            try:
-                yield Session.on(connection)
-            finally:
-                tx.rollback()
+        """A read-only snapshot (rolled back at the end, so nothing it did can stick).
+
+        Raises :class:`StoreUnavailable` when the database cannot be reached or answer."""
+        try:
+            with self._turn(), self._reader.connect() as connection, connection.begin() as tx:
+                try:
+                    yield Session.on(connection)
+                finally:
+                    tx.rollback()
+        except (OperationalError, InterfaceError) as exc:
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise StoreUnavailable(f"the database cannot be read now: {reason}") from exc
 
     @property
     def announces_blocks(self) -> bool:
