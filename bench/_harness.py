@@ -66,6 +66,9 @@ def bench_node(
             registration_mode,
             *init_args,
         )
+        # one load generator stands for many clients: no per-address rate limit
+        with (home / "config.toml").open("a") as config:
+            config.write("\n[limits]\ntx_rate_per_client = 0\n")
         if prepare is not None:
             prepare(home)
         info = json.loads(_cli("info", "--home", str(home), "--json"))

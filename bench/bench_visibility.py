@@ -5,7 +5,7 @@ Each of ``--txs`` registrations is sent to A in commit mode (the answer comes on
 it is durable); from that moment B's ``/v1/info`` is polled every millisecond until
 its height reaches the tx's block. On PostgreSQL B hears each block at once
 (LISTEN/NOTIFY); on SQLite (homes of one machine sharing one file) it looks at the
-stored head four times per staleness bound (``max_staleness_ms``, default 1000).
+stored head every 50 ms.
 
 Run: ``python bench/bench_visibility.py --engine postgresql`` (starts its own
 PostgreSQL server with the machine's initdb/pg_ctl, as the tests do).
