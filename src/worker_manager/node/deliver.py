@@ -317,6 +317,18 @@ def record_of(tx: PendingTx, result: TxOutcome) -> TxRecord:
     )
 
 
+def _named_workers(batch: list[PendingTx]) -> list[str]:
+    """The worker addresses the batch's messages name (a liveliness answer, a report):
+    read together before the block runs. An address the contract will write otherwise
+    (with a port, in capitals) is just not found here, and looked up as usual."""
+    return [
+        ip
+        for tx in batch
+        for call in tx.calls
+        if isinstance(ip := getattr(call.msg, "ip_address", None), str)
+    ]
+
+
 def deliver_block(
     session: Session,
     identity: ChainIdentity,
@@ -329,6 +341,7 @@ def deliver_block(
 ) -> BlockOutcome:
     """Run ``batch`` as block ``height`` inside the caller's (uncommitted) transaction."""
     storage = BufferedStorage(session.contract, session.connection)
+    storage.prefetch_workers(_named_workers(batch))
     accounts = AccountBuffer(session.ledger, [tx.sender for tx in batch if tx.kind == "signed"])
     results = [
         deliver_tx(storage, accounts, identity, api, tx, place=_TxPlace(height, time_ns, index))

@@ -12,6 +12,7 @@ This is CosmWasm's cache-wrapped store, and what keeps a tx's share of a block
 commit small: no savepoints and no per-row statements.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -165,6 +166,16 @@ class BufferedStorage:
         self._tx.work_reports[(report.ip_address, report.period)] = report
 
     # workers ----------------------------------------------------------------
+
+    def prefetch_workers(self, ip_addresses: Iterable[str]) -> None:
+        """Read the stored workers at ``ip_addresses`` in a few queries, ahead of the
+        block's txs that name them (one lookup each would cost a query per tx)."""
+        unknown = sorted({ip for ip in ip_addresses if ip not in self._db_workers})
+        if not unknown:
+            return
+        found = self._base.get_workers(unknown)
+        for ip_address in unknown:
+            self._db_workers[ip_address] = found.get(ip_address)
 
     def _db_worker(self, ip_address: str) -> Worker | None:
         if ip_address not in self._db_workers:

@@ -226,6 +226,20 @@ class SqlStorage:
         row = _GET_WORKER.one(self._conn, {"ip_address": ip_address})
         return None if row is None else worker_from_row(row)
 
+    def get_workers(self, ip_addresses: list[str]) -> dict[str, Worker]:
+        """The stored workers among ``ip_addresses``, in a few queries (a block's)."""
+        found: dict[str, Worker] = {}
+        for start in range(0, len(ip_addresses), 500):
+            query = (
+                select(*_WORKER_COLUMNS)
+                .select_from(_WORKERS_JOINED)
+                .where(workers.c.ip_address.in_(ip_addresses[start : start + 500]))
+            )
+            for row in self._conn.execute(query).mappings():
+                worker = worker_from_row(row)
+                found[worker.ip_address] = worker
+        return found
+
     def get_worker_by_key(self, worker_public_key: str) -> Worker | None:
         row = (
             self._conn.execute(_GET_WORKER_BY_KEY, {"key": worker_public_key})
