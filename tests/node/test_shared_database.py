@@ -2,6 +2,7 @@
 own store and connections, all accepting txs and answering queries, on both engines.
 Heights, sequences and worker keys stay as one node would keep them."""
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -185,3 +186,28 @@ def test_a_node_with_another_seed_refuses_the_shared_chain(
             make_node(store, clock, api=HostApi(b"another seed".ljust(32, b"!")))
     finally:
         store.close()
+
+
+def test_block_times_never_go_back_when_node_clocks_disagree(
+    database_url: str, clock: FixedClock
+) -> None:
+    """Node A's clock runs an hour ahead of node B's: each block's time is at least its
+    parent's plus 1 ns, whichever node writes it (a clock ahead pushes time forward)."""
+    genesis = Store(database_url)
+    Node.genesis(genesis, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=API)
+    genesis.close()
+    ahead = FixedClock(clock.now_ns() + 3600 * 1_000_000_000)
+    stores = [Store(database_url), Store(database_url)]
+    fleet = [make_node(stores[0], ahead), make_node(stores[1], clock)]
+    try:
+        heights = [
+            fleet[i % 2].execute(ADMIN, register_msg(f"10.0.3.{i}")).height for i in range(4)
+        ]
+        with stores[0].read() as session:
+            times = [session.ledger.get_block(h).time_ns for h in [1, *heights]]  # type: ignore[union-attr]
+    finally:
+        for node, store in zip(fleet, stores, strict=True):
+            node.close()
+            store.close()
+    assert all(later > earlier for earlier, later in itertools.pairwise(times))
+    assert times[2] == times[1] + 1  # B's clock is behind A's block: parent + 1 ns
