@@ -8,6 +8,7 @@ import pytest
 from worker_manager.secret.encryption import (
     HKDF_SALT,
     MIN_ENVELOPE_SIZE,
+    SHARED_SECRETS_KEPT,
     EnvelopeError,
     EnvelopeErrorKind,
     MessageKey,
@@ -245,3 +246,20 @@ def test_client_side_errors() -> None:
         client_message_key(X25519KeyPair.generate(), NODE.public_key, envelope)
     with pytest.raises(EnvelopeError, match="shorter than its header"):
         client_message_key(CLIENT, NODE.public_key, envelope[:10])
+
+
+def test_a_clients_shared_secret_is_kept_and_a_refused_key_never_is() -> None:
+    """A Secret client keeps its x25519 key for its session: the node computes the
+    exchange once per client key (bounded), with the same result as a fresh key pair,
+    and a low-order key is refused every time, never remembered as a secret."""
+    node = X25519KeyPair(bytes(range(32)))
+    fresh = X25519KeyPair(bytes(range(32)))
+    client = X25519KeyPair(bytes(range(1, 33)))
+    first = node.shared_secret(client.public_key)
+    assert node.shared_secret(client.public_key) is first  # remembered, not recomputed
+    assert fresh.shared_secret(client.public_key) == first == client.shared_secret(node.public_key)
+    for _ in range(2):
+        with pytest.raises(EnvelopeError, match="low-order"):
+            node.shared_secret(bytes(32))
+    kept = node._exchange.cache_info()  # type: ignore[attr-defined]
+    assert (kept.currsize, kept.maxsize) == (1, SHARED_SECRETS_KEPT)

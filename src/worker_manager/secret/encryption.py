@@ -22,8 +22,10 @@ import binascii
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Final
 
 from cryptography.exceptions import InvalidTag
@@ -37,6 +39,8 @@ HKDF_SALT: Final = bytes.fromhex("000000000000000000024bead8df69990852c202db0e00
 NONCE_SIZE: Final = 32
 PUBLIC_KEY_SIZE: Final = 32
 KEY_SIZE: Final = 32
+#: How many peers' shared secrets a key pair keeps (32 bytes each, plus the key).
+SHARED_SECRETS_KEPT: Final = 16_384
 SIV_TAG_SIZE: Final = 16
 CODE_HASH_CHARS: Final = 64
 #: ``nonce || client public key``.
@@ -85,12 +89,27 @@ class X25519KeyPair:
 
     private_key: bytes
     public_key: bytes = field(init=False)
+    #: The exchange with a peer key, remembered: a Secret client keeps its key for its
+    #: session, so each of its queries would otherwise pay for the same X25519 again.
+    _exchange: Callable[[bytes], bytes] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.private_key, bytes) or len(self.private_key) != KEY_SIZE:
             raise ValueError(f"an x25519 private key is {KEY_SIZE} bytes")
-        public = X25519PrivateKey.from_private_bytes(self.private_key).public_key()
-        object.__setattr__(self, "public_key", public.public_bytes_raw())
+        private = X25519PrivateKey.from_private_bytes(self.private_key)
+        object.__setattr__(self, "public_key", private.public_key().public_bytes_raw())
+
+        def exchange(peer_public_key: bytes) -> bytes:
+            try:
+                return private.exchange(X25519PublicKey.from_public_bytes(peer_public_key))
+            except ValueError as exc:  # a low-order point gives an all-zero secret
+                raise EnvelopeError(
+                    EnvelopeErrorKind.BAD_PUBLIC_KEY,
+                    "the peer public key is a low-order point, refused",
+                ) from exc
+
+        # bounded, thread-safe; a refused key raises and is not remembered
+        object.__setattr__(self, "_exchange", lru_cache(maxsize=SHARED_SECRETS_KEPT)(exchange))
 
     @classmethod
     def generate(cls) -> "X25519KeyPair":
@@ -101,20 +120,14 @@ class X25519KeyPair:
         return f"X25519KeyPair(public_key={self.public_key.hex()})"
 
     def shared_secret(self, peer_public_key: bytes) -> bytes:
-        """``X25519(private_key, peer_public_key)``, 32 bytes."""
+        """``X25519(private_key, peer_public_key)``, 32 bytes (the last
+        :data:`SHARED_SECRETS_KEPT` peers' are kept)."""
         if len(peer_public_key) != PUBLIC_KEY_SIZE:
             raise EnvelopeError(
                 EnvelopeErrorKind.BAD_PUBLIC_KEY,
                 f"an x25519 public key is {PUBLIC_KEY_SIZE} bytes, got {len(peer_public_key)}",
             )
-        private = X25519PrivateKey.from_private_bytes(self.private_key)
-        try:
-            return private.exchange(X25519PublicKey.from_public_bytes(peer_public_key))
-        except ValueError as exc:  # a low-order point gives an all-zero secret
-            raise EnvelopeError(
-                EnvelopeErrorKind.BAD_PUBLIC_KEY,
-                "the peer public key is a low-order point, refused",
-            ) from exc
+        return self._exchange(bytes(peer_public_key))
 
 
 @dataclass(frozen=True, slots=True, repr=False)
