@@ -265,6 +265,12 @@ def test_join_refuses_a_database_without_a_chain_and_a_foreign_seed(
     assert "another node seed" in wrong.stderr
     assert not (tmp_path / "b").exists()
     seed = tmp_path / "a" / "secrets" / "node.seed"
+    no_database = cli("join", "--home", str(tmp_path / "c"), "--database-url",
+                      f"sqlite:///{empty}", "--node-seed-file", str(seed), check=False)  # fmt: skip
+    assert no_database.returncode == 2
+    assert "there is no SQLite database" in no_database.stderr
+    assert not empty.exists()  # nothing created, not even an empty database file
+    empty.touch()  # an empty file is an empty database: no chain in it
     no_chain = cli("join", "--home", str(tmp_path / "c"), "--database-url", f"sqlite:///{empty}",
                    "--node-seed-file", str(seed), check=False)  # fmt: skip
     assert no_chain.returncode == 1

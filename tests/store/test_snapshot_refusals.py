@@ -141,6 +141,12 @@ BAD: dict[str, tuple[Callable[[bytes], bytes], str]] = {
         lambda d: b"".join([*_split(d)[:_MIDDLE], b"x" * 10_000_000 + b"\n", *_split(d)[_MIDDLE:]]),
         f"line {_MIDDLE + 1}: not valid JSON",
     ),
+    "JSON nested 10,000 deep": (
+        lambda d: b"".join(
+            [*_split(d)[:_MIDDLE], b"[" * 10_000 + b"]" * 10_000 + b"\n", *_split(d)[_MIDDLE:]]
+        ),
+        f"line {_MIDDLE + 1}: not valid JSON",
+    ),
     "bytes that are not UTF-8": (
         lambda d: b"".join([*_split(d)[:_MIDDLE], b'{"\xff":1}\n', *_split(d)[_MIDDLE:]]),
         "not UTF-8 text",

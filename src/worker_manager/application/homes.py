@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from worker_manager.application.errors import BadInput, Failed, Unavailable
 from worker_manager.contract import ContractError
 from worker_manager.home import HomeError, is_initialised, read_seed, write_home
@@ -30,6 +32,7 @@ from worker_manager.settings import (
     environment,
 )
 from worker_manager.store import SchemaError, Store
+from worker_manager.store.engine import is_sqlite
 
 DEV_CHAIN_ID = "worker-manager-dev"
 
@@ -155,7 +158,10 @@ def join_home(
     Raises :class:`BadInput` for a database without a chain, and :class:`Failed` for a
     home that exists, a seed of another chain or a database of another schema.
     """
-    store = Store(database_url_for(home, database_url))
+    url = database_url_for(home, database_url)
+    if is_sqlite(url) and not Path(make_url(url).database or "").is_file():
+        raise BadInput(f"there is no SQLite database at {url}; join names the chain's database")
+    store = Store(url)
     try:
         store.check_schema()
         with store.read() as session:
