@@ -120,7 +120,8 @@ class Lcd:
 @pytest.fixture
 def base_url(node: Node) -> Iterator[str]:
     """The test node served as ``serve`` serves it. (The LCD routes are the FastAPI
-    app's own: the hot-path front door passes them through, so one way is enough.)"""
+    app's own, but for the encrypted query's successes, which the front door answers
+    itself, byte for byte alike: tests/lcd/test_front_door.py.)"""
     with ServerThread(node) as url:
         yield url
 

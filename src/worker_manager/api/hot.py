@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from worker_manager.api import hot_secret
 from worker_manager.api.errors import (
     PROBLEM_JSON,
     STATUS_BY_ANTE_ERROR,
@@ -245,19 +246,13 @@ class HotPaths:
                     )
                 else:
                     answer = await _answer(handler, self.node, body, scope)
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": answer.status,
-                        "headers": [
-                            (b"content-type", answer.media_type.encode()),
-                            (b"content-length", str(len(answer.body)).encode()),
-                            *answer.headers,
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": answer.body})
+                await _send(send, answer)
                 return
+            if scope["method"] == "GET" and scope["path"].startswith(hot_secret.PATH_PREFIX):
+                sealed = await _sealed_answer(self.node, scope)
+                if sealed is not None:
+                    await _send(send, Reply(200, sealed))
+                    return
         await self.app(scope, receive, send)
 
     async def _body(self, receive: Receive) -> bytes | None:
@@ -274,3 +269,22 @@ class HotPaths:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+async def _sealed_answer(node: Node, scope: Scope) -> bytes | None:
+    return await hot_secret.encrypted_query(node, scope["path"], scope.get("query_string", b""))
+
+
+async def _send(send: Send, answer: Reply) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": answer.status,
+            "headers": [
+                (b"content-type", answer.media_type.encode()),
+                (b"content-length", str(len(answer.body)).encode()),
+                *answer.headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": answer.body})
