@@ -1,6 +1,8 @@
 """Query handlers. Each returns a typed answer; only the entry point serialises it."""
 
 import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from worker_manager.contract.auth import load_config, load_worker, verify_subscriber
 from worker_manager.contract.deps import QueryDeps
@@ -32,6 +34,9 @@ from worker_manager.contract.validate import (
     canonical_worker_address,
     render_url_template,
 )
+
+if TYPE_CHECKING:
+    from worker_manager.contract.assignment import RankingIndex
 
 
 def _limit(value: int | None, default: int, maximum: int) -> int:
@@ -110,26 +115,46 @@ def query_models(deps: QueryDeps) -> ModelsAnswer:
     )
 
 
-def query_urls(deps: QueryDeps, msg: GetUrls) -> UrlsAnswer:
-    # NumPy ranks; loaded when a node first ranks, not by every tool that parses messages
-    from worker_manager.contract.assignment import bucket_of
+@dataclass(frozen=True, slots=True)
+class UrlsRanking:
+    """All a ``get_u_r_ls`` answer needs but the subscriber: the served workers of the
+    model, ready to rank, and how to render their URLs. It changes only with the
+    contract's ``serving_version``, so a node keeps one per (model, limit) and answers
+    every bucket from it without reading the store."""
 
+    live: "RankingIndex"
+    url_template: str
+    limit: int
+
+    def answer(self, subscriber: str | None) -> UrlsAnswer:
+        # NumPy ranks; loaded when a node first ranks, not by every tool that parses messages
+        from worker_manager.contract.assignment import bucket_of
+
+        bucket = bucket_of(subscriber or "")
+        live, limit = self.live, self.limit
+        for depth in (limit, len(live)):  # workers sharing a URL are rare: look deeper only then
+            urls: list[str] = []
+            for worker in live.top(bucket, depth):
+                url = worker.url or render_url_template(self.url_template, worker.ip_address)
+                if url not in urls:
+                    urls.append(url)
+                    if len(urls) == limit:
+                        return UrlsAnswer(urls=urls)
+        return UrlsAnswer(urls=urls)
+
+
+def urls_ranking(deps: QueryDeps, msg: GetUrls) -> UrlsRanking:
     config = load_config(deps.storage)
     state = deps.storage.load_liveliness()
     limit = _limit(msg.limit, DEFAULT_URLS_LIMIT, MAX_URLS_LIMIT)
     live = deps.storage.serving_index(
         msg.model, live_from_index(config, state), min_attested_index(deps, state.up_index)
     )
-    bucket = bucket_of(msg.subscriber or "")
-    for depth in (limit, len(live)):  # workers sharing a URL are rare: look deeper only then
-        urls: list[str] = []
-        for worker in live.top(bucket, depth):
-            url = worker.url or render_url_template(config.url_template, worker.ip_address)
-            if url not in urls:
-                urls.append(url)
-                if len(urls) == limit:
-                    return UrlsAnswer(urls=urls)
-    return UrlsAnswer(urls=urls)
+    return UrlsRanking(live=live, url_template=config.url_template, limit=limit)
+
+
+def query_urls(deps: QueryDeps, msg: GetUrls) -> UrlsAnswer:
+    return urls_ranking(deps, msg).answer(msg.subscriber)
 
 
 def query_config(deps: QueryDeps) -> ConfigAnswer:

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker_manager import contract
-from worker_manager.contract import Api, BlockInfo, ContractInfo, Env, QueryDeps
-from worker_manager.contract.msg import parse_query
+from worker_manager.contract import Api, BlockInfo, ContractError, ContractInfo, Env, QueryDeps
+from worker_manager.contract.msg import GetUrls, QueryMsg, parse_query
+from worker_manager.contract.queries import urls_ranking
 from worker_manager.contract.validate import canonical_address
 from worker_manager.node.ante import CheckState
-from worker_manager.node.cache import QueryCache, Versions
+from worker_manager.node.cache import QueryCache, RankingShelf, Scope, Versions
 from worker_manager.node.chain import ChainState
 from worker_manager.node.clock import Clock
 from worker_manager.node.deliver import account_number_for
@@ -77,6 +78,7 @@ class QueryService:
         self._ensure_fresh = ensure_fresh
         self.cache = QueryCache()
         self.serving_memo = ServingMemo()
+        self.rankings = RankingShelf()
 
     def _versions(self) -> Versions:
         """The versions answers are kept under, of a head never older than the node's
@@ -86,8 +88,35 @@ class QueryService:
         return (head.height, head.liveliness.serving_version)
 
     def cached_query(self, raw: bytes) -> bytes | None:
-        """The ready answer for these exact query bytes, if its state is still current."""
-        return self.cache.get(raw, self._versions())
+        """The answer to these exact query bytes if it is ready, or can be made without
+        the store: a ``get_u_r_ls`` for a bucket not asked yet, whose model's ranking is
+        kept. ``None``: ask :meth:`query` (off the event loop)."""
+        versions = self._versions()
+        hit = self.cache.get(raw, versions)
+        if hit is None and b"get_u" in raw:  # get_u_r_ls or get_urls: rank it now
+            hit = self._ranked_urls(raw, versions)
+        return hit
+
+    def _ranked_urls(self, raw: bytes, versions: Versions) -> bytes | None:
+        try:
+            msg = parse_query(raw)
+        except ContractError:
+            return None  # query() gives the refusal
+        if not isinstance(msg, GetUrls):
+            return None
+        ranking = self.rankings.get((msg.model, msg.limit), versions[Scope.SERVING])
+        if ranking is None:
+            return None
+        answer = ranking.answer(msg.subscriber).model_dump_json().encode()
+        self._keep(raw, msg, versions, answer)
+        return answer
+
+    def _keep(self, raw: bytes | None, msg: QueryMsg, versions: Versions, answer: bytes) -> None:
+        scope, canonical = cache_scope(msg)
+        if scope is not None:
+            for cache_key in (raw, canonical):
+                if cache_key is not None:
+                    self.cache.put(cache_key, scope, versions[scope], answer)
 
     def query(self, raw: RawQuery) -> bytes:
         """Answer a query message with JSON bytes, or raise ``ContractError``."""
@@ -114,14 +143,28 @@ class QueryService:
             ),
             contract=ContractInfo(address=self._chain.identity.contract_address),
         )
-        with self._store.read() as session:
-            storage = MemoSqlStorage(session.connection, self.serving_memo)
-            answer = contract.query(QueryDeps(storage, self._api), env, msg)
-        if scope is not None:
-            for cache_key in (key, canonical):
-                if cache_key is not None:
-                    self.cache.put(cache_key, scope, versions[scope], answer)
+        if isinstance(msg, GetUrls):
+            answer = self._urls(msg, versions)
+        else:
+            with self._store.read() as session:
+                storage = MemoSqlStorage(session.connection, self.serving_memo)
+                answer = contract.query(QueryDeps(storage, self._api), env, msg)
+        self._keep(key, msg, versions, answer)
         return answer
+
+    def _urls(self, msg: GetUrls, versions: Versions) -> bytes:
+        """A ``get_u_r_ls`` answer from its model's ranking, read from the store once per
+        serving version: the first requests of many buckets wait for one read."""
+        key, version = (msg.model, msg.limit), versions[Scope.SERVING]
+        with self.rankings.computing(key):
+            ranking = self.rankings.get(key, version)
+            if ranking is None:
+                with self._store.read() as session:
+                    storage = MemoSqlStorage(session.connection, self.serving_memo)
+                    ranking = urls_ranking(QueryDeps(storage, self._api), msg)
+                # filed under the version read before the snapshot: never newer than it
+                self.rankings.put(key, version, ranking)
+        return ranking.answer(msg.subscriber).model_dump_json().encode()
 
     def info(self) -> ChainInfo:
         self._ensure_fresh()
