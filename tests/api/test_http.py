@@ -69,3 +69,25 @@ def test_openapi_documents_the_query_messages(base_url: str) -> None:
     names = {next(iter(option["required"])) for option in body["schema"]["oneOf"]}
     assert {"get_workers", "get_models", "get_u_r_ls", "get_urls", "get_worker"} <= names
     assert "/healthz" in spec["paths"]
+
+
+def test_url_query_strings_are_parsed_once_and_long_ones_never_kept(
+    base_url: str, node: Node
+) -> None:
+    from worker_manager.api import hot
+
+    ex(node, ADMIN, register_msg("10.0.0.1", worker_type="llama3"))
+    short = "model=llama3&subscriber=02" + "ab" * 32
+    long = short + "&pad=" + "x" * hot.MAX_KEPT_QUERY_STRING
+    for query in (short, short, long, long, "limit=0", "limit=0", "limit=x"):
+        r = httpx.get(f"{base_url}/v1/urls?{query}")
+        assert r.status_code == (422 if "limit" in query else 200), query
+    assert (
+        httpx.get(f"{base_url}/v1/urls?{long}").json()
+        == httpx.get(f"{base_url}/v1/urls?{short}").json()
+        == {"urls": ["https://10.0.0.1"]}
+    )
+    kept = hot._kept_urls_message.cache_info()
+    assert kept.currsize <= hot.KEPT_QUERY_STRINGS
+    assert hot.urls_message(long.encode()) is not hot.urls_message(long.encode())
+    assert hot.urls_message(short.encode()) is hot.urls_message(short.encode())

@@ -11,6 +11,7 @@ and serves them, through the same functions, if mounted without the front door).
 import asyncio
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -106,7 +107,20 @@ async def query(node: Node, body: bytes) -> Reply:
         return contract_problem(err)
 
 
-async def urls(node: Node, query_string: bytes) -> Reply:
+#: ``GET /v1/urls`` query strings whose parsed form is kept (each at most this long,
+#: so the memory they take stays bounded whatever clients send)
+KEPT_QUERY_STRINGS = 16_384
+MAX_KEPT_QUERY_STRING = 512
+
+
+def urls_message(query_string: bytes) -> bytes | Reply:
+    """The canonical query of ``GET /v1/urls?...``, or the problem with its parameters."""
+    if len(query_string) > MAX_KEPT_QUERY_STRING:
+        return _urls_message(query_string)
+    return _kept_urls_message(query_string)
+
+
+def _urls_message(query_string: bytes) -> bytes | Reply:
     params = parse_qs(query_string.decode("latin-1"))
     model = params.get("model", [None])[-1]
     subscriber = params.get("subscriber", [None])[-1]
@@ -116,7 +130,17 @@ async def urls(node: Node, query_string: bytes) -> Reply:
         if not (limit_text.isascii() and limit_text.isdigit()) or int(limit_text) < 1:
             return problem(422, "invalid_request", "limit must be a whole number, at least 1")
         limit = int(limit_text)
-    message = query_message("get_urls", model=model, subscriber=subscriber, limit=limit)
+    return query_message("get_urls", model=model, subscriber=subscriber, limit=limit)
+
+
+#: a pure function of the query string: subscribers repeat theirs
+_kept_urls_message = functools.lru_cache(maxsize=KEPT_QUERY_STRINGS)(_urls_message)
+
+
+async def urls(node: Node, query_string: bytes) -> Reply:
+    message = urls_message(query_string)
+    if isinstance(message, Reply):
+        return message
     return await query(node, message)
 
 
