@@ -8,6 +8,7 @@ bytes; two servers on one node, one with the front door and one without it."""
 import asyncio
 import base64
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -103,7 +104,7 @@ def test_refusals_and_other_addresses_are_the_full_routes_answers(
         assert _same(both, path).status_code == status, name
 
 
-def test_the_front_door_answers_successes_itself_and_passes_the_rest_on(lcd: Lcd) -> None:
+def test_the_front_door_answers_ready_answers_itself_and_passes_the_rest_on(lcd: Lcd) -> None:
     good, ctx = lcd.seal({"get_models": {}})
     refused, _ = lcd.seal({"get_worker": {"ip_address": "10.9.9.9"}})
     path = f"{PATH_PREFIX}{lcd.contract}"
@@ -112,6 +113,10 @@ def test_the_front_door_answers_successes_itself_and_passes_the_rest_on(lcd: Lcd
         query = b"query=" + base64.b64encode(envelope).replace(b"+", b"%2B")
         return asyncio.run(encrypted_query(lcd.node, at, query))
 
+    assert answer(good) is None  # not ready yet: the LCD route answers (and keeps) it
+    lcd.node.query({"get_models": {}})
+    assert answer(good) is None  # ready answers are kept per exact bytes
+    lcd.node.query(b'{"get_models":{}}')
     sealed = answer(good)
     assert sealed is not None
     assert decrypt_query_result(ctx, json.loads(sealed)["data"]) == lcd.node.query(
@@ -120,3 +125,22 @@ def test_the_front_door_answers_successes_itself_and_passes_the_rest_on(lcd: Lcd
     assert answer(refused) is None
     assert answer(good[:40]) is None
     assert answer(good, f"{PATH_PREFIX}{SECRET_AI_SDK_DEFAULT_CONTRACT}") is None
+
+
+def test_the_envelope_is_read_from_the_query_string_as_the_lcd_route_reads_it() -> None:
+    from urllib.parse import quote
+
+    from worker_manager.api.hot_secret import _envelope
+
+    raw = bytes(range(256)) * 2  # base64 with every character, "+", "/" and "=" padding
+    text = base64.b64encode(raw[:-1]).decode()
+    assert {"+", "/", "="} <= set(text)
+    for query in (
+        "query=" + quote(text, safe=""),  # encodeURIComponent: %2B %2F %3D
+        "query=" + re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(text, safe="")),
+        "contract_address=x&query=" + text,  # "+" sent bare stands for itself
+        "query=" + text.replace("+", "%20"),  # a space, decoded as a form, stands for "+"
+    ):
+        assert _envelope(query.encode()) == raw[:-1], query
+    for refused in ("query=", "", "query=a&query=a", "query=not%20base64!", "query=%zz"):
+        assert _envelope(refused.encode()) is None, refused

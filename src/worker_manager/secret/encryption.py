@@ -222,11 +222,15 @@ def decrypt_envelope(node_key: X25519KeyPair, envelope: bytes) -> tuple[MessageK
     return context, plaintext
 
 
-def open_envelope(node_key: X25519KeyPair, envelope: bytes, code_hash: str) -> OpenedEnvelope:
-    """Decrypt a contract message, check its code hash, parse its JSON.
+def open_message(
+    node_key: X25519KeyPair, envelope: bytes, code_hash: str
+) -> tuple[MessageKey, str, bytes]:
+    """Decrypt a contract message and check its code hash: the message key, the code
+    hash it named and the bytes after it (not yet checked as UTF-8 or JSON: a node
+    that answered these exact bytes before need not parse them again).
 
     The first 64 characters of the plaintext must be ``code_hash`` (compared
-    case-insensitively); the rest must be UTF-8 JSON.
+    case-insensitively).
     """
     expected = _check_code_hash_argument(code_hash)
     context, plaintext = decrypt_envelope(node_key, envelope)
@@ -245,7 +249,16 @@ def open_envelope(node_key: X25519KeyPair, envelope: bytes, code_hash: str) -> O
             EnvelopeErrorKind.CODE_HASH_MISMATCH,
             f"the message is for code hash {named.lower()}, but this contract has {expected}",
         )
-    msg_json = plaintext[CODE_HASH_CHARS:]
+    return context, named.lower(), plaintext[CODE_HASH_CHARS:]
+
+
+def open_envelope(node_key: X25519KeyPair, envelope: bytes, code_hash: str) -> OpenedEnvelope:
+    """Decrypt a contract message, check its code hash, parse its JSON.
+
+    The first 64 characters of the plaintext must be ``code_hash`` (compared
+    case-insensitively); the rest must be UTF-8 JSON.
+    """
+    context, named, msg_json = open_message(node_key, envelope, code_hash)
     try:
         text = msg_json.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -263,7 +276,7 @@ def open_envelope(node_key: X25519KeyPair, envelope: bytes, code_hash: str) -> O
         raise EnvelopeError(
             EnvelopeErrorKind.NOT_JSON, "the message after the code hash is nested too deeply"
         ) from exc
-    return OpenedEnvelope(context=context, code_hash=named.lower(), msg_json=msg_json, msg=msg)
+    return OpenedEnvelope(context=context, code_hash=named, msg_json=msg_json, msg=msg)
 
 
 def encrypt_query_result(context: MessageKey, result: bytes) -> str:
