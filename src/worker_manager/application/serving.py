@@ -12,6 +12,7 @@
 """
 
 import contextlib
+import gc
 import logging
 import socket
 import sys
@@ -109,6 +110,10 @@ def run_node(settings: Settings, listeners: list[socket.socket], *, migrate: boo
     node.pipeline.ticker.start()
     node.follower.start()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    # what start-up built (modules, tables, the node) lives as long as the process: out
+    # of the collector's full passes, which would otherwise walk it again and again
+    gc.collect()
+    gc.freeze()
     try:
         limiter = RateLimiter(settings.tx_rate_per_client, settings.tx_burst_per_client)
         run_server(create_app(node, tx_limiter=limiter), listeners, settings)
