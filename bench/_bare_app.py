@@ -1,20 +1,23 @@
-"""A bare Starlette app returning constant bytes: the yardstick for the hot read paths."""
+"""A bare Starlette app answering constant bytes to any GET or POST (reading the body):
+the yardstick each node path is measured beside, with the same requests."""
 
 import os
 import sys
 
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 BODY = b"x" * int(os.environ.get("BARE_BODY_BYTES", "100"))
 
 
-async def constant(_request: object) -> Response:
+async def constant(request: Request) -> Response:
+    await request.body()
     return Response(BODY, media_type="application/json")
 
 
-app = Starlette(routes=[Route("/v1/urls", constant)])
+app = Starlette(routes=[Route("/{path:path}", constant, methods=["GET", "POST"])])
 
 if __name__ == "__main__":
     import uvicorn

@@ -21,6 +21,9 @@ class BenchNode:
     url: str
     info: dict[str, object]
     process: subprocess.Popen[bytes]
+    #: seconds from ``serve`` to its first healthy answer
+    start_s: float
+    database_url: str
 
 
 def _free_port() -> int:
@@ -47,8 +50,11 @@ def bench_node(
     init_args: tuple[str, ...] = (),
     serve_args: tuple[str, ...] = (),
     prepare: Callable[[Path], object] | None = None,
+    database_url: str | None = None,
 ) -> Iterator[BenchNode]:
-    """A served node in a temporary home; ``prepare(home)`` runs between init and serve."""
+    """A served node in a temporary home; ``prepare(home)`` runs between init and serve.
+
+    ``database_url``: a PostgreSQL database for the node (default: SQLite in the home)."""
     with tempfile.TemporaryDirectory(prefix="wm-bench-") as tmp:
         home = Path(tmp) / "home"
         port = _free_port()
@@ -64,6 +70,7 @@ def bench_node(
             str(port),
             "--registration-mode",
             registration_mode,
+            *(("--database-url", database_url) if database_url else ()),
             *init_args,
         )
         # one load generator stands for many clients: no per-address rate limit
@@ -74,6 +81,7 @@ def bench_node(
         info = json.loads(_cli("info", "--home", str(home), "--json"))
         url = str(info["lcd_url"])
         log = (Path(tmp) / "serve.log").open("wb")
+        started = time.perf_counter()
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -99,11 +107,21 @@ def bench_node(
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("bench node did not start")
-                time.sleep(0.05)
+                    raise RuntimeError(
+                        f"bench node did not start: {(Path(tmp) / 'serve.log').read_text()}"
+                    )
+                time.sleep(0.02)
+            start_s = time.perf_counter() - started
             if "--workers" in serve_args:  # /healthz answers once the first process is up
                 time.sleep(6)
-            yield BenchNode(home, url, info, process)
+            yield BenchNode(
+                home,
+                url,
+                info,
+                process,
+                start_s,
+                database_url or f"sqlite:///{home / 'worker-manager.db'}",
+            )
         finally:
             process.terminate()
             process.wait(30)
@@ -132,3 +150,17 @@ def rss_mb(pid: int, *, with_children: bool = False) -> float:
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1]) / 1024
     return total
+
+
+def database_mb(node: BenchNode) -> float:
+    """The node's database on disk: the SQLite file (and its WAL) or the PostgreSQL database."""
+    if node.database_url.startswith("sqlite"):
+        base = node.home / "worker-manager.db"
+        files = [base, base.with_name(base.name + "-wal")]
+        return sum(f.stat().st_size for f in files if f.exists()) / 2**20
+    import psycopg
+
+    dsn = node.database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return float(row[0]) / 2**20 if row else 0.0
