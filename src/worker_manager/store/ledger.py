@@ -86,9 +86,11 @@ class Ledger:
         found: dict[str, AccountRecord] = {}
         for start in range(0, len(addresses), 500):
             chunk = addresses[start : start + 500]
-            for row in self._conn.execute(
-                select(accounts).where(accounts.c.address.in_(chunk))
-            ).mappings():
+            for row in (
+                self._conn.execute(select(accounts).where(accounts.c.address.in_(chunk)))
+                .mappings()
+                .all()
+            ):
                 found[row["address"]] = AccountRecord(
                     address=row["address"],
                     account_number=row["account_number"],
@@ -173,7 +175,8 @@ class Ledger:
         if not tx_hashes:
             return {}
         query = select(txs).where(txs.c.hash.in_(sorted({h.upper() for h in tx_hashes})))
-        return {r.hash: r for r in (_tx(row) for row in self._conn.execute(query).mappings())}
+        rows = self._conn.execute(query).mappings().all()
+        return {r.hash: r for r in (_tx(row) for row in rows)}
 
     def get_tx(self, tx_hash: str) -> TxRecord | None:
         row = (

@@ -235,7 +235,7 @@ class SqlStorage:
                 .select_from(_WORKERS_JOINED)
                 .where(workers.c.ip_address.in_(ip_addresses[start : start + 500]))
             )
-            for row in self._conn.execute(query).mappings():
+            for row in self._conn.execute(query).mappings().all():
                 worker = worker_from_row(row)
                 found[worker.ip_address] = worker
         return found
@@ -319,7 +319,7 @@ class SqlStorage:
         query = self._served(query, min_index, min_attested_index)
         if worker_type is not None:
             query = query.where(workers.c.worker_type == worker_type)
-        return [ServingWorker(*row) for row in self._conn.execute(query)]
+        return [ServingWorker(*row) for row in self._conn.execute(query).all()]
 
     def serving_types(self, min_index: int, min_attested_index: int | None) -> list[str]:
         query = self._served(select(workers.c.worker_type), min_index, min_attested_index)
@@ -481,7 +481,7 @@ class SqlStorage:
         if limit is not None:
             query = query.limit(limit)
         totals = []
-        for k, lines, *found in self._conn.execute(query):
+        for k, lines, *found in self._conn.execute(query).all():
             sums = [int(v or 0) for v in found]
             if any(isinstance(v, float) and v >= EXACT_FLOAT_LIMIT for v in found):
                 sums = self._exact_sums(joined, key, k, counters, filters)
