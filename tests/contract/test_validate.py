@@ -1,6 +1,7 @@
 """Worker addresses, worker types and URLs: canonical forms and refusals."""
 
 import ipaddress
+import re
 
 import pytest
 from hypothesis import given
@@ -113,3 +114,49 @@ def test_url_templates_bracket_ipv6() -> None:
         render_url_template("https://{host}:1", "[2001:db8::1]:8443") == "https://[2001:db8::1]:1"
     )
     assert render_url_template("http://{host}/x", "a.example:80") == "http://a.example/x"
+
+
+def _parsed_in_full(text: str) -> str:
+    """What ``canonical_worker_address`` gives without its dotted-quad shortcut."""
+    from worker_manager.contract import validate
+
+    original = validate._PLAIN_UNICAST_V4
+    validate._PLAIN_UNICAST_V4 = re.compile(r"(?!)")  # matches nothing
+    try:
+        return canonical_worker_address(text)
+    finally:
+        validate._PLAIN_UNICAST_V4 = original
+
+
+_octets = st.integers(0, 255).map(str) | st.sampled_from(["00", "01", "007", "256", "-1", ""])
+
+
+@given(st.lists(_octets, min_size=3, max_size=5), st.sampled_from(["", ":80", ":0"]))
+def test_the_dotted_quad_shortcut_answers_as_the_full_parse(octets: list[str], port: str) -> None:
+    text = ".".join(octets) + port
+    try:
+        expected: str | type[Exception] = _parsed_in_full(text)
+    except InvalidIpAddress:
+        expected = InvalidIpAddress
+    if expected is InvalidIpAddress:
+        with pytest.raises(InvalidIpAddress):
+            canonical_worker_address(text)
+    else:
+        assert canonical_worker_address(text) == expected
+
+
+@pytest.mark.parametrize(
+    "edge",
+    ["0.0.0.0", "224.0.0.1", "239.255.255.255", "240.0.0.1", "255.255.255.255", "223.255.255.255",
+     "1.0.0.0", "0.1.2.3", "127.0.0.1", "10.0.0.01"],
+)  # fmt: skip
+def test_the_shortcut_leaves_every_special_address_to_the_full_parse(edge: str) -> None:
+    try:
+        expected: str | None = _parsed_in_full(edge)
+    except InvalidIpAddress:
+        expected = None
+    if expected is None:
+        with pytest.raises(InvalidIpAddress):
+            canonical_worker_address(edge)
+    else:
+        assert canonical_worker_address(edge) == expected

@@ -35,6 +35,13 @@ MAX_PORT = 65535
 WORKER_TYPE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+@-]{0,63}")
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _PORT = re.compile(r"[0-9]{1,5}")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+#: A dotted quad already canonical (no leading zeros) whose first octet is 1-223: not
+#: unspecified, multicast or broadcast, so ``ipaddress`` would give it back unchanged.
+#: Every liveliness answer names its worker; this spares each one the full parse.
+_PLAIN_UNICAST_V4 = re.compile(
+    rf"(?:22[0-3]|2[01][0-9]|1[0-9][0-9]|[1-9][0-9]?)(?:\.{_OCTET}){{3}}"
+)
 
 
 def canonical_address(field: str, value: str) -> str:
@@ -143,10 +150,13 @@ def canonical_worker_address(value: str, field: str = "ip_address") -> str:
 
     host_text, sep, port_text = text.partition(":")
     port = _parse_port(field, port_text) if sep else None
-    try:
-        host = _canonical_ip(field, ipaddress.IPv4Address(host_text))
-    except ipaddress.AddressValueError:
-        host = _canonical_host_name(field, host_text)
+    if _PLAIN_UNICAST_V4.fullmatch(host_text):
+        host = host_text
+    else:
+        try:
+            host = _canonical_ip(field, ipaddress.IPv4Address(host_text))
+        except ipaddress.AddressValueError:
+            host = _canonical_host_name(field, host_text)
     return host if port is None else f"{host}:{port}"
 
 
