@@ -112,9 +112,16 @@ class CheckState:
             return current
 
     def reserve(self, address: str, sequence: int) -> bool:
-        """Take ``sequence`` for ``address`` if it is the next one (atomically)."""
+        """Take ``sequence`` for ``address`` if it is the next one (atomically).
+
+        An account marked stale since its tx was checked (a block another node wrote,
+        heard in between) is read again here, not refused: the tx may be the very
+        next one, and deliver checks the stored sequence once more in any case."""
         with self._lock:
-            if address in self._stale or self._next.get(address, 0) != sequence:
+            if address in self._stale:
+                self._stale.discard(address)
+                self._next[address] = self._load(address)
+            if self._next.get(address, 0) != sequence:
                 return False
             self._next[address] = sequence + 1
             return True
