@@ -178,6 +178,48 @@ def test_measurements_off_the_allowlist_are_refused(synthetic, pki: TestPki, unc
     assert "measurement_not_allowed" in err.value.reasons
 
 
+def test_an_empty_report_registers_a_worker_not_attested_and_served_without_a_policy(
+    synthetic, pki: TestPki
+) -> None:
+    """The original's own register_worker script sends "attestation_report": ""."""
+    node, api, _ = synthetic
+    ex(node, ADMIN, register_msg("10.0.0.1", attestation_report="", worker_type="llama3.3:70b"))
+    found = q(node, {"get_worker": {"ip_address": "10.0.0.1"}})
+    assert found["attestation_status"] == "not_attested"
+    assert found["attestation_reasons"] == ["no_attestation_report"]
+    assert (found["served"], found["not_served_because"]) == (True, [])
+    assert q(node, {"get_u_r_ls": {"model": "llama3.3:70b"}}) == {"urls": ["https://10.0.0.1"]}
+    # once a policy exists it is no longer served, and says why
+    good = bytes.fromhex(bound_quote(pki, node, api))
+    ex(node, ADMIN, {"set_attestation_policy": {"policy": policy(good, registration_mode="mark")}})
+    found = q(node, {"get_worker": {"ip_address": "10.0.0.1"}})
+    assert (found["served"], found["not_served_because"]) == (False, ["attestation_not_attested"])
+    assert q(node, {"get_u_r_ls": {"model": "llama3.3:70b"}}) == {"urls": []}
+    assert q(node, {"get_models": {}}) == {"models": []}
+    ex(node, ADMIN, {"set_attestation_policy": {"policy": None}})
+    assert q(node, {"get_u_r_ls": {"model": "llama3.3:70b"}}) == {"urls": ["https://10.0.0.1"]}
+
+
+def test_an_empty_report_under_a_policy_is_refused_or_marked_as_the_policy_says(
+    synthetic, pki: TestPki, unchanged
+) -> None:
+    node, api, _ = synthetic
+    good = bytes.fromhex(bound_quote(pki, node, api))
+    ex(node, ADMIN, {"set_attestation_policy": {"policy": policy(good)}})  # reject mode
+    with unchanged(), pytest.raises(AttestationRefused, match="requires a report"):
+        ex(node, ADMIN, register_msg("10.0.0.1", attestation_report=""))
+    # a worker that was attested may not drop its report under a reject policy
+    assert register(node, "10.0.0.3", bound_quote(pki, node, api))["attestation_status"] == "valid"
+    with unchanged(), pytest.raises(AttestationRefused):
+        ex(node, OWNER, {"set_worker_attestation": {"ip_address": "10.0.0.3",
+                                                    "attestation_report": ""}})  # fmt: skip
+    ex(node, ADMIN, {"set_attestation_policy": {"policy": policy(good, registration_mode="mark")}})
+    outcome = data(ex(node, ADMIN, register_msg("10.0.0.2", attestation_report="")))
+    assert outcome["attestation_status"] == "not_attested"
+    found = q(node, {"get_worker": {"ip_address": "10.0.0.2"}})
+    assert found["not_served_because"] == ["attestation_not_attested"]
+
+
 def test_in_mark_mode_a_failing_worker_is_kept_but_never_served(synthetic, pki: TestPki) -> None:
     node, api, _ = synthetic
     good = bytes.fromhex(bound_quote(pki, node, api))

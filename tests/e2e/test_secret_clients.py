@@ -156,6 +156,13 @@ out["admin_account"] = {
     "public_key": account.public_key.key.hex() if account.public_key else None,
 }
 run("register_w3", admin, {"register_worker": INPUT["w3"]})
+# as the original's own register_worker script sends it: an empty report
+run("register_empty_report", admin, {"register_worker": INPUT["w_empty"]})
+empty_report = {"get_worker": {"ip_address": "10.9.0.4"}}
+out["empty_report_worker"] = c.wasm.contract_query(contract, empty_report)
+run("remove_empty_report", owner, {"remove_worker": {"ip_address": "10.9.0.4"}})
+# a payment wallet whose bech32 checksum is wrong: refused in its block (not before)
+run("register_bad_checksum", admin, {"register_worker": INPUT["w_bad_checksum"]})
 # the payment wallet's own changes (INPUT["owner_steps"]: name -> message)
 for name, msg in INPUT["owner_steps"].items():
     run(name, owner, msg)
@@ -212,6 +219,18 @@ def executed(lcd_node: LcdNode, secret_clients: ModuleType) -> dict[str, Any]:
                 },
                 w2={**worker, "ip_address": "10.9.0.2", "worker_type": "mistral:7b"},
                 w3={**worker, "ip_address": "10.9.0.3", "worker_type": "gemma:2b"},
+                w_empty={
+                    **worker,
+                    "ip_address": "10.9.0.4",
+                    "worker_type": "gemma:2b",
+                    "attestation_report": "",
+                },
+                w_bad_checksum={
+                    **worker,
+                    "ip_address": "10.9.0.5",
+                    "worker_type": "gemma:2b",
+                    "payment_wallet": BAD_CHECKSUM,
+                },
                 owner_steps=OWNER_STEPS,
             ),
             timeout=240,
@@ -261,6 +280,40 @@ def test_register_answers_and_plain_text_events(executed: dict[str, Any]) -> Non
     logs = outcome["logs"]
     assert {"msg": 0, "type": "wasm", "key": "action", "value": "register_worker"} in logs
     assert {"msg": 0, "type": "wasm", "key": "ip_address", "value": "10.9.0.1"} in logs
+
+
+#: OWNER with its last character changed: a bech32 checksum that does not hold
+BAD_CHECKSUM = OWNER[:-1] + ("q" if OWNER[-1] != "q" else "p")
+
+
+def test_the_original_scripts_empty_report_registers_a_worker_not_attested(
+    executed: dict[str, Any], lcd_node: LcdNode
+) -> None:
+    outcome = executed["register_empty_report"]
+    assert outcome["code"] == 0, outcome["rawlog"]
+    assert json.loads(outcome["data"][0]) == {
+        "ip_address": "10.9.0.4",
+        "status": "registered",
+        "attestation_status": "not_attested",
+    }
+    worker = executed["empty_report_worker"]  # read through secret-sdk before its removal
+    assert (worker["attestation_status"], worker["served"]) == ("not_attested", True)
+    assert executed["remove_empty_report"]["code"] == 0
+
+
+def test_a_wallet_with_a_bad_checksum_is_refused_with_the_documented_error(
+    executed: dict[str, Any], lcd_node: LcdNode
+) -> None:
+    outcome = executed["register_bad_checksum"]
+    assert outcome["broadcast_code"] == 0
+    assert outcome["code"] != 0
+    # word for word what docs/lcd.md shows a user of the original's scripts
+    assert outcome["rawlog"] == (
+        "failed to execute message; message index: 0: "
+        '{"generic_err":{"msg":"invalid_address: payment_wallet: not a bech32 address '
+        '(bad characters or checksum)"}}: execute contract failed'
+    )
+    assert "10.9.0.5" not in json.dumps(lcd_node.query({"get_workers": {}}))
 
 
 def test_the_sequence_advances_at_broadcast(executed: dict[str, Any]) -> None:
@@ -517,7 +570,9 @@ def test_contract_info_account_info_and_node_info(reads: dict[str, Any], lcd_nod
     account = reads["account"]
     assert account["type"] == "BaseAccount"
     assert account["address"] == ADMIN
-    assert account["sequence"] == 3  # three registrations; the refused tx used none
+    # five registrations (one of them refused in its block); the tx refused at broadcast
+    # used none
+    assert account["sequence"] == 5
     assert account["public_key"] is not None
     assert reads["fresh_account"] == {"sequence": 0, "public_key": None}
     assert reads["node_info"]["default_node_info"]["network"] == CHAIN_ID

@@ -38,14 +38,13 @@ from worker_manager.contract.msg import (
 )
 from worker_manager.contract.reports import worker_key_address
 from worker_manager.contract.response import Response
-from worker_manager.contract.serving import serving_changed
+from worker_manager.contract.serving import NOT_ATTESTED, serving_changed
 from worker_manager.contract.state import Config, Worker
 from worker_manager.contract.validate import attestation_report_text, canonical_worker_address
 
 MAX_REVERIFY_BATCH = 200
 DEFAULT_ADDRESSES_LIMIT = 200
 MAX_ADDRESSES_LIMIT = 1000
-SERVED_STATUSES = frozenset({"unchecked", "valid"})
 
 
 def evidence_key(report: str) -> str:
@@ -68,7 +67,7 @@ def reports_to_examine(msg: Message, stored_report: StoredReport) -> list[str]:
     the one it carries (``register_worker``, ``set_worker_attestation``), or the stored
     ones of the workers it names (``reverify_workers``)."""
     if isinstance(msg, RegisterWorker | SetWorkerAttestation):
-        return [msg.attestation_report]
+        return [msg.attestation_report] if msg.attestation_report.strip() else []
     if not isinstance(msg, ReverifyWorkers):
         return []
     reports = []
@@ -77,7 +76,7 @@ def reports_to_examine(msg: Message, stored_report: StoredReport) -> list[str]:
             report = stored_report(canonical_worker_address(address))
         except ContractError:
             continue  # the message is refused in its block; nothing to examine
-        if report is not None:
+        if report is not None and report.strip():
             reports.append(report)
     return reports
 
@@ -112,8 +111,10 @@ def with_verdict(
 
     With ``may_refuse`` and a policy in ``reject`` mode, a verdict other than
     ``valid`` raises :class:`AttestationRefused` (nothing is written)."""
-    outcome = verify(deps, env, info, config, worker)
     index = deps.storage.load_liveliness().up_index
+    if not worker.attestation_report.strip():
+        return _not_attested(deps, worker, index, may_refuse=may_refuse)
+    outcome = verify(deps, env, info, config, worker)
     if outcome is None:
         return worker.with_changes(
             attestation_status="unchecked",
@@ -130,6 +131,23 @@ def with_verdict(
         attestation_reasons=outcome.reasons,
         attested_index=index,
         attestation_verdict=outcome.verdict_json,
+    )
+
+
+def _not_attested(deps: Deps, worker: Worker, index: int, *, may_refuse: bool) -> Worker:
+    """A worker with no report (the original's scripts send ``""``): served while no
+    policy exists; under one, refused in ``reject`` mode, kept unserved in ``mark``."""
+    reasons = ("no_attestation_report",)
+    policy = deps.storage.load_attestation_policy()
+    if may_refuse and policy is not None and policy.registration_mode == "reject":
+        raise AttestationRefused(
+            NOT_ATTESTED, reasons, "the attestation policy requires a report; none was given"
+        )
+    return worker.with_changes(
+        attestation_status=NOT_ATTESTED,
+        attestation_reasons=reasons,
+        attested_index=index,
+        attestation_verdict=None,
     )
 
 

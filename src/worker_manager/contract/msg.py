@@ -477,7 +477,7 @@ class WorkerAnswer(Answer):
     served: bool
     #: Why it is not given to subscribers, when ``served`` is false.
     not_served_because: list[str]
-    attestation_status: Literal["unchecked", "valid", "rejected", "unverified"]
+    attestation_status: Literal["unchecked", "valid", "rejected", "unverified", "not_attested"]
     attestation_reasons: list[str]
     #: The full verdict (measurements, TCB, binding, GPU checks...), or null.
     attestation_verdict: dict[str, Any] | None

@@ -10,6 +10,23 @@ from worker_manager.contract.liveliness import Status, status_of
 from worker_manager.contract.state import Config, LivelinessState, Worker
 
 SERVED_ATTESTATION = frozenset({"unchecked", "valid"})
+#: The verdict of a worker registered with an empty report (as the original's own
+#: scripts register): served while no policy exists, refused or unserved under one.
+NOT_ATTESTED = "not_attested"
+#: ``min_attested_index`` under a policy that asks for no re-attestation: any
+#: verification counts, but a policy exists (so ``not_attested`` is not served).
+ANY_AGE = -(2**62)
+
+
+def served_statuses(min_attested: int | None) -> frozenset[str]:
+    """The attestation verdicts served: ``not_attested`` too while there is no policy
+    (``min_attested`` is None only then; see :func:`min_attested_index`)."""
+    return SERVED_ATTESTATION | {NOT_ATTESTED} if min_attested is None else SERVED_ATTESTATION
+
+
+def attested_floor(min_attested: int | None) -> int | None:
+    """The least ``attested_index`` served, or None when any will do."""
+    return None if min_attested is None or min_attested == ANY_AGE else min_attested
 
 
 def serving_changed(deps: Deps) -> None:
@@ -28,15 +45,19 @@ def not_served_because(
         reasons.append(f"not_live:{status.value}")
     if worker.paused:
         reasons.append("paused")
-    if worker.attestation_status not in SERVED_ATTESTATION:
+    floor = attested_floor(min_attested)
+    if worker.attestation_status not in served_statuses(min_attested):
         reasons.append(f"attestation_{worker.attestation_status}")
-    elif min_attested is not None and (worker.attested_index or 0) < min_attested:
+    elif floor is not None and (worker.attested_index or 0) < floor:
         reasons.append("attestation_too_old")
     return reasons
 
 
 def min_attested_index(deps: Deps | QueryDeps, up_index: int) -> int | None:
-    """The oldest verification still good enough to serve (None: any age)."""
+    """The oldest verification still good enough to serve: None when there is no
+    policy, :data:`ANY_AGE` under a policy that asks for no re-attestation."""
     policy = deps.storage.load_attestation_policy()
-    every = None if policy is None else policy.reattest_every_epochs
-    return None if every is None else up_index - every
+    if policy is None:
+        return None
+    every = policy.reattest_every_epochs
+    return ANY_AGE if every is None else up_index - every

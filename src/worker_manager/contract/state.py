@@ -89,7 +89,8 @@ class Worker:
     load: int = 0
     #: Its owner took it out of service (maintenance); it stays registered.
     paused: bool = False
-    #: The attestation verdict: "unchecked" (no policy), "valid", "rejected", "unverified".
+    #: The attestation verdict: "unchecked" (no policy), "valid", "rejected", "unverified",
+    #: or "not_attested" (registered with an empty report).
     attestation_status: str = "unchecked"
     attestation_reasons: tuple[str, ...] = ()
     #: The up-epoch index when it was last verified (for re-attestation).

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from worker_manager.contract.assignment import RankingIndex
-from worker_manager.contract.serving import SERVED_ATTESTATION
+from worker_manager.contract.serving import attested_floor, served_statuses
 from worker_manager.contract.state import (
     Config,
     LivelinessState,
@@ -140,10 +140,10 @@ class MemoryStorage:
             if w.last_seen_index is not None
             and w.last_seen_index >= min_index
             and not w.paused
-            and w.attestation_status in SERVED_ATTESTATION
+            and w.attestation_status in served_statuses(min_attested_index)
             and (
-                min_attested_index is None
-                or (w.attested_index is not None and w.attested_index >= min_attested_index)
+                (floor := attested_floor(min_attested_index)) is None
+                or (w.attested_index is not None and w.attested_index >= floor)
             )
         )
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from worker_manager.contract.assignment import RankingIndex
+from worker_manager.contract.serving import attested_floor, served_statuses
 from worker_manager.contract.state import (
     Config,
     LivelinessState,
@@ -49,7 +50,6 @@ _CONFIG_KEY = "config"
 _LIVELINESS_KEY = "liveliness"
 _POLICY_KEY = "attestation_policy"
 _POLICY_SETTINGS = ("registration_mode", "reattest_every_epochs")
-SERVED_ATTESTATION = ("unchecked", "valid")
 
 _WORKER_COLUMNS = (
     *workers.c,
@@ -300,10 +300,11 @@ class SqlStorage:
         query = query.where(
             workers.c.last_seen_index >= min_index,
             workers.c.paused == False,  # noqa: E712
-            workers.c.attestation_status.in_(SERVED_ATTESTATION),
+            workers.c.attestation_status.in_(sorted(served_statuses(min_attested_index))),
         )
-        if min_attested_index is not None:
-            query = query.where(workers.c.attested_index >= min_attested_index)
+        floor = attested_floor(min_attested_index)
+        if floor is not None:
+            query = query.where(workers.c.attested_index >= floor)
         return query
 
     def serving_workers(
