@@ -70,10 +70,24 @@ def test_wm_home_names_the_home(tmp_path: Path) -> None:
 
 
 def test_init_options_reach_the_contract_config(tmp_path: Path) -> None:
-    code, _, _ = init(tmp_path / "h", "--registration-mode", "open", "--port", "2317")
+    code, _, _ = init(
+        tmp_path / "h", "--registration-mode", "open", "--port", "2317",
+        "--epoch-seconds", "30", "--grace-epochs", "2", "--offline-after-epochs", "7",
+        "--work-period-seconds", "600",
+    )  # fmt: skip
     assert code == 0
     code, out, _ = invoke("info", "--home", str(tmp_path / "h"), "--json")
     assert json.loads(out)["lcd_url"] == "http://127.0.0.1:2317"
+    from worker_manager.contract.auth import load_config
+    from worker_manager.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'h' / 'worker-manager.db'}")
+    with store.read() as session:
+        config = load_config(session.contract)
+    store.close()
+    assert config.registration_mode.value == "open"
+    assert (config.epoch_seconds, config.grace_epochs) == (30, 2)
+    assert (config.offline_after_epochs, config.work_period_seconds) == (7, 600)
 
 
 @pytest.mark.parametrize(
@@ -174,3 +188,15 @@ def test_version(tmp_path: Path) -> None:
     code, out, _ = invoke("--version")
     assert code == 0
     assert out.startswith("worker-manager ")
+
+
+def test_bare_worker_manager_shows_the_help_and_succeeds() -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "worker_manager"], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Usage: " in run.stdout
+    assert "worker-manager serve" in run.stdout

@@ -115,6 +115,12 @@ def test_every_message_through_the_cli(node: RunningNode) -> None:
     assert [w["ip_address"] for w in page["workers"]] == ["10.1.0.2"]
     tx_json(node, "remove-subscriber", OWNER.public_key.hex(), "--from", "admin")
     tx_json(node, "set-config", "--url-template", "https://{host}:21434", "--from", "admin")
+    tx_json(node, "set-config", "--work-period-seconds", "600", "--grace-epochs", "3",
+            "--offline-after-epochs", "9", "--work-report-window-periods", "4",
+            "--from", "admin")  # fmt: skip
+    config = json.loads(run(node, "query", "config", "-o", "json").stdout)
+    assert (config["work_period_seconds"], config["grace_epochs"]) == (600, 3)
+    assert (config["offline_after_epochs"], config["work_report_window_periods"]) == (9, 4)
     tx_json(node, "pause", "--from", "admin")
     tx_json(node, "unpause", "--from", "admin")
     tx_json(node, "remove-worker", "10.1.0.2", "--from", "other")

@@ -18,8 +18,10 @@ def agent(
     config: Annotated[Path, typer.Option("--config", help="The agent's TOML config file.")],
     log_level: Annotated[str, typer.Option(help=f"One of {', '.join(LOG_LEVELS)}.")] = "info",
 ) -> None:
-    """Run the worker agent: register (or check) the worker, answer every epoch's
-    liveliness challenge, and report each period's work (see docs/agent.md).
+    """Run the worker agent: registration, liveliness answers and work reports.
+
+    It registers (or checks) the worker, answers every epoch's liveliness challenge
+    and reports each period's work (see docs/agent.md).
 
     It retries with backoff while the node is down, keeps unsent work reports on
     disk across restarts, and stops cleanly on SIGTERM or Ctrl-C.

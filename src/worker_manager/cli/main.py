@@ -88,6 +88,8 @@ def run() -> None:
             _error(
                 f"argument {position} ({_shown(argument)!r}) is not valid UTF-8 text", EXIT_USAGE
             )
+    if len(sys.argv) == 1:  # a newcomer's first try: the help, and success (click says 2)
+        sys.argv.append("--help")
     try:
         app()
     except OSError as exc:

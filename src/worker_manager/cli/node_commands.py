@@ -53,6 +53,10 @@ def init(
     grace_epochs: Annotated[
         int | None, typer.Option(help="Missed up epochs before stale (default 3).")
     ] = None,
+    offline_after_epochs: Annotated[
+        int | None,
+        typer.Option(help="Missed up epochs before a worker shows offline (default 10)."),
+    ] = None,
     work_period_seconds: Annotated[
         int | None, typer.Option(help="Work-report period length (default 3600).")
     ] = None,
@@ -74,6 +78,7 @@ def init(
         "url_template": url_template,
         "epoch_seconds": epoch_seconds,
         "grace_epochs": grace_epochs,
+        "offline_after_epochs": offline_after_epochs,
         "work_period_seconds": work_period_seconds,
     }
     msg.update({name: value for name, value in optional.items() if value is not None})

@@ -331,6 +331,21 @@ def set_config(
             help="Whether get_workers answers listed subscribers only.",
         ),
     ] = None,
+    epoch_seconds: Annotated[
+        int | None, typer.Option(help="Liveliness epoch length in seconds.")
+    ] = None,
+    grace_epochs: Annotated[
+        int | None, typer.Option(help="Epochs a worker may miss and still be served.")
+    ] = None,
+    offline_after_epochs: Annotated[
+        int | None, typer.Option(help="Missed epochs after which a worker shows offline.")
+    ] = None,
+    work_period_seconds: Annotated[
+        int | None, typer.Option(help="Work-report period length in seconds.")
+    ] = None,
+    work_report_window_periods: Annotated[
+        int | None, typer.Option(help="How many past periods may still be reported.")
+    ] = None,
     home: HomeOption = None,
     node: NodeOption = None,
     output: OutputOption = Output.table,
@@ -340,12 +355,19 @@ def set_config(
     Example:
 
       worker-manager tx set-config --url-template 'https://{host}:21434' --from admin
+
+      worker-manager tx set-config --epoch-seconds 30 --work-period-seconds 600 --from admin
     """
     body = _fields(
         registration_mode=registration_mode,
         url_template=url_template,
         max_attestation_report_bytes=max_attestation_report_bytes,
         require_listed_subscribers=require_listed_subscribers,
+        epoch_seconds=epoch_seconds,
+        grace_epochs=grace_epochs,
+        offline_after_epochs=offline_after_epochs,
+        work_period_seconds=work_period_seconds,
+        work_report_window_periods=work_report_window_periods,
     )
     _send(home, from_key, node, output, {"set_config": body})
 
