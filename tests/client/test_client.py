@@ -7,6 +7,7 @@ import pytest
 from tests.conftest import (
     ADMIN,
     ADMIN_KEY,
+    GENESIS_NS,
     NEW_ADMIN,
     NEW_ADMIN_KEY,
     OTHER,
@@ -55,8 +56,12 @@ def test_every_message_through_the_sync_client(base_url: str, node: Node) -> Non
         assert (worker.payment_wallet, worker.worker_type, worker.capacity) == (OTHER, "mistral", 2)
         assert admin.models() == ["mistral"]
         assert admin.urls(model="mistral") == ["https://10.0.0.2"]
-        page = admin.workers(subscriber_key=SUBSCRIBER_KEY)
+        # time-bound (at the test node's fixed clock), then the original's proof
+        page = admin.workers(subscriber_key=SUBSCRIBER_KEY, proof_time=GENESIS_NS // 10**9)
         assert [w.ip_address for w in page.workers] == ["10.0.0.2"]
+        assert admin.workers(subscriber_key=SUBSCRIBER_KEY, legacy_proof=True) == page
+        with pytest.raises(ContractRefused, match="is 3600 s from the block time"):
+            admin.workers(subscriber_key=SUBSCRIBER_KEY, proof_time=GENESIS_NS // 10**9 - 3600)
         assert admin.remove_worker("10.0.0.2").ok
         assert admin.add_subscriber(SUBSCRIBER_KEY.public_key.hex()).ok
         assert [s.public_key for s in admin.subscribers()] == [SUBSCRIBER_KEY.public_key.hex()]

@@ -210,6 +210,8 @@ def test_get_config_shows_settings_and_counts_workers(node: Node) -> None:
         "work_period_seconds": 3600,
         "work_report_window_periods": 48,
         "max_workers_per_owner": 1000,
+        "legacy_proofs": True,
+        "proof_window_seconds": 300,
         "workers": 1,
     }
 

@@ -94,6 +94,16 @@ def workers(
     subscriber_public_key: Annotated[
         str | None, typer.Option(help="A ready proof's public key, hex.")
     ] = None,
+    proof_time: Annotated[
+        int | None, typer.Option(help="A ready time-bound proof's time (unix seconds).")
+    ] = None,
+    legacy_proof: Annotated[
+        bool,
+        typer.Option(
+            "--legacy-proof",
+            help="Sign the original contract's replayable proof instead of a time-bound one.",
+        ),
+    ] = False,
     owner: Annotated[str | None, typer.Option(help="Only workers this wallet owns.")] = None,
     start_after: Annotated[str | None, typer.Option(help="Page after this address.")] = None,
     limit: Annotated[int | None, typer.Option(help="Page size (max 500).")] = None,
@@ -102,6 +112,9 @@ def workers(
     output: OutputOption = Output.table,
 ) -> None:
     """Every worker (one page), for a subscriber that proves its key.
+
+    With --subscriber the proof is time-bound: it names this node's chain and
+    contract and the current time, so it cannot be replayed later or elsewhere.
 
     Example:
 
@@ -117,6 +130,8 @@ def workers(
                 subscriber_key=key,
                 signature=signature,
                 subscriber_public_key=subscriber_public_key,
+                proof_time=proof_time,
+                legacy_proof=legacy_proof,
                 address=owner,
                 start_after=start_after,
                 limit=limit,

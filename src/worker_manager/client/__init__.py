@@ -5,7 +5,7 @@ stale sequence happen inside. See :class:`Client` for an example.
 """
 
 from worker_manager.client._async import AsyncClient
-from worker_manager.client._base import subscriber_proof
+from worker_manager.client._base import subscriber_proof, time_bound_proof
 from worker_manager.client._client import Client
 from worker_manager.client._exceptions import (
     ContractRefused,
@@ -48,6 +48,7 @@ __all__ = [
     "WorkerManagerError",
     "Workers",
     "subscriber_proof",
+    "time_bound_proof",
 ]
 
 # Tracebacks and reprs show the public path (as httpx does), for our own classes only.

@@ -1,6 +1,7 @@
 """The asynchronous client: the same methods as :class:`Client`, to ``await``."""
 
 import asyncio
+import time
 from collections.abc import Awaitable, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -227,12 +228,23 @@ class AsyncClient(BaseClient[Awaitable[TxResult]]):
         address: str | None = None,
         start_after: str | None = None,
         limit: int | None = None,
+        legacy_proof: bool = False,
+        proof_time: int | None = None,
     ) -> Workers:
-        """One page of workers, for a subscriber's proof (made from ``subscriber_key``)."""
+        """One page of workers, for a subscriber's proof: made from ``subscriber_key``
+        (time-bound, for this node's chain and contract and the current time; the
+        original's replayable proof with ``legacy_proof``), or given."""
+        bound_to = None
+        if subscriber_key is not None and not legacy_proof:
+            info = await self.info()
+            now = int(time.time()) if proof_time is None else proof_time
+            bound_to = (info.chain_id, info.contract_address, now)
         msg = workers_query(
             subscriber_key,
             signature,
             subscriber_public_key,
+            bound_to=bound_to,
+            proof_time=proof_time,
             address=address,
             start_after=start_after,
             limit=limit,

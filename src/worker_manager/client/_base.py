@@ -21,6 +21,7 @@ from worker_manager.client._exceptions import (
     TxRejected,
 )
 from worker_manager.client._types import Account, NodeInfo, TxResult
+from worker_manager.contract.auth import time_bound_proof_text
 from worker_manager.contract.liveliness import liveliness_sign_bytes, work_sign_bytes
 from worker_manager.contract.msg import ExecuteMsg, QueryMsg, WorkReportAnswer, message_name
 from worker_manager.keys import PrivateKey
@@ -45,9 +46,24 @@ R = TypeVar("R")
 
 
 def subscriber_proof(key: PrivateKey) -> dict[str, str]:
-    """The original contract's ``get_workers`` proof: a signature over sha256(public key)."""
+    """The original contract's ``get_workers`` proof: a signature over sha256(public key).
+
+    Anyone who sees it can replay it for ever; prefer :func:`time_bound_proof`."""
     public = key.public_key
     return {"signature": key.sign(public).hex(), "subscriber_public_key": public.hex()}
+
+
+def time_bound_proof(
+    key: PrivateKey, chain_id: str, contract: str, proof_time: int
+) -> dict[str, str | int]:
+    """A ``get_workers`` proof good for one contract and a few minutes around
+    ``proof_time`` (unix seconds; the contract's ``proof_window_seconds``)."""
+    text = time_bound_proof_text(chain_id, contract, proof_time)
+    return {
+        "signature": key.sign(text).hex(),
+        "subscriber_public_key": key.public_key.hex(),
+        "proof_time": proof_time,
+    }
 
 
 #: What the client sends: a contract message, typed (``RegisterWorker(...)``) or as JSON.
@@ -368,12 +384,24 @@ def workers_query(
     subscriber_key: PrivateKey | None,
     signature: str | None,
     subscriber_public_key: str | None,
+    *,
+    bound_to: tuple[str, str, int] | None = None,
+    proof_time: int | None = None,
     **page: Any,
 ) -> dict[str, Any]:
+    """``get_workers`` with a proof: made from ``subscriber_key`` (time-bound when
+    ``bound_to`` gives the chain id, contract and time; else the original's), or
+    given (``signature``, ``subscriber_public_key``, and ``proof_time`` if time-bound)."""
+    proof: dict[str, Any]
     if subscriber_key is not None:
-        proof = subscriber_proof(subscriber_key)
+        if bound_to is not None:
+            proof = time_bound_proof(subscriber_key, *bound_to)
+        else:
+            proof = subscriber_proof(subscriber_key)
     elif signature is not None and subscriber_public_key is not None:
-        proof = {"signature": signature, "subscriber_public_key": subscriber_public_key}
+        proof = _fields(
+            signature=signature, subscriber_public_key=subscriber_public_key, proof_time=proof_time
+        )
     else:
         raise ValueError("get_workers needs subscriber_key, or signature and subscriber_public_key")
     return {"get_workers": {**proof, **_fields(**page)}}

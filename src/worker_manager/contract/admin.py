@@ -96,6 +96,7 @@ NUMBER_RANGES: dict[str, tuple[int, int]] = {
     "work_period_seconds": (1, 30 * 86_400),
     "work_report_window_periods": (1, 100_000),
     "max_workers_per_owner": (1, 1_000_000),
+    "proof_window_seconds": (1, 86_400),
 }
 
 
@@ -124,6 +125,7 @@ def config_changes(
     url_template_value: str | None,
     max_attestation_report_bytes: int | None,
     require_listed_subscribers: bool | None,
+    legacy_proofs: bool | None = None,
     numbers: dict[str, int | None] | None = None,
     current: Config | None = None,
 ) -> dict[str, Any]:
@@ -149,6 +151,8 @@ def config_changes(
         changes["max_attestation_report_bytes"] = max_attestation_report_bytes
     if require_listed_subscribers is not None:
         changes["require_listed_subscribers"] = require_listed_subscribers
+    if legacy_proofs is not None:
+        changes["legacy_proofs"] = legacy_proofs
     return changes
 
 
@@ -159,6 +163,7 @@ def execute_set_config(deps: Deps, info: MessageInfo, config: Config, msg: SetCo
         url_template_value=msg.url_template,
         max_attestation_report_bytes=msg.max_attestation_report_bytes,
         require_listed_subscribers=msg.require_listed_subscribers,
+        legacy_proofs=msg.legacy_proofs,
         numbers={name: getattr(msg, name) for name in NUMBER_RANGES},
         current=config,
     )

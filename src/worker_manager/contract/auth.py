@@ -7,7 +7,7 @@
 
 import hashlib
 
-from worker_manager.contract.deps import Storage
+from worker_manager.contract.deps import Env, Storage
 from worker_manager.contract.error import (
     InvalidSignature,
     NotInstantiated,
@@ -62,29 +62,62 @@ def _decode_hex(value: str, field: str) -> bytes:
         raise InvalidSignature(f"{field} is not hex") from exc
 
 
-def verify_subscriber(
-    storage: Storage, config: Config, public_key_hex: str, signature_hex: str
-) -> str:
-    """Check a subscriber's proof the way the Rust contract does; return its canonical key.
+def time_bound_proof_text(chain_id: str, contract: str, proof_time: int) -> bytes:
+    """What a time-bound subscriber proof signs (its sha256): the chain, the contract and
+    the time, so a proof seen once is good for one contract, briefly."""
+    return (
+        f"worker-manager subscriber proof v1\nchain_id: {chain_id}\n"
+        f"contract: {contract}\nproof_time: {proof_time}"
+    ).encode()
 
-    The proof is a 64-byte compact secp256k1 signature over ``sha256(public key
-    bytes)``. Like CosmWasm's ``secp256k1_verify``, a high-S signature is
-    normalised before the check.
+
+def verify_subscriber(
+    storage: Storage,
+    config: Config,
+    public_key_hex: str,
+    signature_hex: str,
+    *,
+    proof_time: int | None = None,
+    env: Env | None = None,
+) -> str:
+    """Check a subscriber's proof; return its canonical key.
+
+    The proof is a 64-byte compact secp256k1 signature (a high-S one is normalised
+    first, as CosmWasm's ``secp256k1_verify`` does) over ``sha256(public key bytes)``
+    as the Rust contract checks it (while ``legacy_proofs`` allows), or, with
+    ``proof_time``, over the sha256 of :func:`time_bound_proof_text`, within
+    ``proof_window_seconds`` of the block time.
     """
     public_key = _decode_hex(public_key_hex, "subscriber_public_key")
     signature = _decode_hex(signature_hex, "signature")
+    if proof_time is None:
+        if not config.legacy_proofs:
+            raise InvalidSignature(
+                "this network takes time-bound proofs only (legacy_proofs is off): sign "
+                "the proof text with proof_time"
+            )
+        digest = hashlib.sha256(public_key).digest()
+        what = "sha256(subscriber_public_key bytes)"
+    else:
+        if env is None:  # pragma: no cover - every query runs with an env
+            raise InvalidSignature("a time-bound proof needs the block time")
+        drift = abs(env.block.time - proof_time)
+        if drift > config.proof_window_seconds:
+            raise InvalidSignature(
+                f"proof_time {proof_time} is {drift} s from the block time "
+                f"{env.block.time}; a proof is good for {config.proof_window_seconds} s "
+                "either side: sign a new one"
+            )
+        text = time_bound_proof_text(env.block.chain_id, env.contract.address, proof_time)
+        digest = hashlib.sha256(text).digest()
+        what = "sha256 of the time-bound proof text for this chain, contract and time"
     try:
         parse_public_key(public_key)
-        valid = verify_compact(
-            public_key, signature, hashlib.sha256(public_key).digest(), allow_high_s=True
-        )
+        valid = verify_compact(public_key, signature, digest, allow_high_s=True)
     except SignatureError as exc:
         raise InvalidSignature(str(exc)) from exc
     if not valid:
-        raise InvalidSignature(
-            "signature does not verify: it must sign sha256(subscriber_public_key bytes) "
-            "with that key"
-        )
+        raise InvalidSignature(f"signature does not verify: it must sign {what} with that key")
     canonical = public_key.hex()
     if config.require_listed_subscribers and storage.get_subscriber(canonical) is None:
         raise SubscriberNotAllowed(canonical)

@@ -64,6 +64,7 @@ def instantiate(deps: Deps, env: Env, info: MessageInfo, msg: InstantiateMsg) ->
         url_template_value=msg.url_template,
         max_attestation_report_bytes=msg.max_attestation_report_bytes,
         require_listed_subscribers=msg.require_listed_subscribers,
+        legacy_proofs=msg.legacy_proofs,
         numbers={name: getattr(msg, name) for name in admin.NUMBER_RANGES},
     )
     config = Config(admin=sender).with_changes(**changes)
@@ -143,7 +144,7 @@ def query_answer(deps: QueryDeps, env: Env, msg: QueryMsg) -> QueryAnswer:
     """Answer one query as a typed value (``query`` serialises it)."""
     match msg:
         case GetWorkers():
-            return queries.query_workers(deps, msg)
+            return queries.query_workers(deps, env, msg)
         case GetWorker():
             return queries.query_worker(deps, msg)
         case GetModels():

@@ -55,6 +55,8 @@ class InstantiateMsg(Message):
     work_period_seconds: int | None = None
     work_report_window_periods: int | None = None
     max_workers_per_owner: int | None = None
+    legacy_proofs: bool | None = None
+    proof_window_seconds: int | None = None
 
 
 # --- execute: workers ------------------------------------------------------
@@ -213,6 +215,8 @@ class SetConfig(Message):
     work_period_seconds: int | None = None
     work_report_window_periods: int | None = None
     max_workers_per_owner: int | None = None
+    legacy_proofs: bool | None = None
+    proof_window_seconds: int | None = None
 
 
 class SetAttestationPolicy(Message):
@@ -317,12 +321,17 @@ def runs_while_paused(msg: Message) -> bool:
 
 class GetWorkers(Message):
     """Every worker, in pages. Needs a subscriber proof: ``signature`` (64-byte compact,
-    hex) by ``subscriber_public_key`` (33-byte compressed, hex) over
-    ``sha256(public key bytes)``, as the original contract checks it.
+    hex) by ``subscriber_public_key`` (33-byte compressed, hex), either over
+    ``sha256(public key bytes)`` as the original contract checks it (replayable: the
+    config's ``legacy_proofs`` may turn it off), or, with ``proof_time`` (unix
+    seconds), over the sha256 of the time-bound proof text, which names the chain, the
+    contract and that time, and is good for ``proof_window_seconds`` either side of it.
     ``address`` (optional) keeps only the workers that wallet owns."""
 
     signature: str
     subscriber_public_key: str
+    #: unix seconds: a time-bound proof (see the class docstring)
+    proof_time: int | None = None
     address: str | None = None
     start_after: str | None = None
     limit: int | None = None
@@ -510,6 +519,8 @@ class ConfigAnswer(Answer):
     work_period_seconds: int
     work_report_window_periods: int
     max_workers_per_owner: int
+    legacy_proofs: bool
+    proof_window_seconds: int
     workers: int
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from worker_manager.contract.auth import load_config, load_worker, verify_subscriber
-from worker_manager.contract.deps import QueryDeps
+from worker_manager.contract.deps import Env, QueryDeps
 from worker_manager.contract.error import InvalidField
 from worker_manager.contract.liveliness import live_from_index, missed_epochs, status_of
 from worker_manager.contract.msg import (
@@ -82,9 +82,16 @@ def worker_answer(
     )
 
 
-def query_workers(deps: QueryDeps, msg: GetWorkers) -> WorkersAnswer:
+def query_workers(deps: QueryDeps, env: Env, msg: GetWorkers) -> WorkersAnswer:
     config = load_config(deps.storage)
-    verify_subscriber(deps.storage, config, msg.subscriber_public_key, msg.signature)
+    verify_subscriber(
+        deps.storage,
+        config,
+        msg.subscriber_public_key,
+        msg.signature,
+        proof_time=msg.proof_time,
+        env=env,
+    )
     limit = _limit(msg.limit, DEFAULT_WORKERS_LIMIT, MAX_WORKERS_LIMIT)
     start_after = None
     if msg.start_after:
@@ -173,6 +180,8 @@ def query_config(deps: QueryDeps) -> ConfigAnswer:
         work_period_seconds=config.work_period_seconds,
         work_report_window_periods=config.work_report_window_periods,
         max_workers_per_owner=config.max_workers_per_owner,
+        legacy_proofs=config.legacy_proofs,
+        proof_window_seconds=config.proof_window_seconds,
         workers=deps.storage.count_workers(),
     )
 

@@ -13,6 +13,7 @@ DEFAULT_URL_TEMPLATE = "https://{address}"
 DEFAULT_EPOCH_SECONDS = 60
 DEFAULT_GRACE_EPOCHS = 3
 DEFAULT_OFFLINE_AFTER_EPOCHS = 10
+DEFAULT_PROOF_WINDOW_SECONDS = 300
 #: Work is reported per period (an hour by default), for up to two days after it ends.
 DEFAULT_WORK_PERIOD_SECONDS = 3600
 DEFAULT_WORK_REPORT_WINDOW_PERIODS = 48
@@ -48,6 +49,10 @@ class Config:
     work_period_seconds: int = DEFAULT_WORK_PERIOD_SECONDS
     work_report_window_periods: int = DEFAULT_WORK_REPORT_WINDOW_PERIODS
     max_workers_per_owner: int = DEFAULT_MAX_WORKERS_PER_OWNER
+    #: Accept the original's replayable get_workers proof (sha256 of the public key).
+    legacy_proofs: bool = True
+    #: How far a time-bound proof's ``proof_time`` may be from the block time.
+    proof_window_seconds: int = DEFAULT_PROOF_WINDOW_SECONDS
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

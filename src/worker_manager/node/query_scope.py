@@ -3,11 +3,18 @@
 ``get_models`` and ``get_u_r_ls`` depend only on what the contract serves
 (its ``serving_version``); ``get_u_r_ls`` depends on the subscriber only through
 its bucket, so every subscriber of a bucket shares one ready answer. The
-liveliness challenge depends on the clock and is never cached.
+liveliness challenge and a ``get_workers`` with a time-bound proof depend on the
+clock and are never cached.
 """
 
 from worker_manager.contract.assignment import bucket_of
-from worker_manager.contract.msg import GetLivelinessChallenge, GetModels, GetUrls, QueryMsg
+from worker_manager.contract.msg import (
+    GetLivelinessChallenge,
+    GetModels,
+    GetUrls,
+    GetWorkers,
+    QueryMsg,
+)
 from worker_manager.node.cache import Scope
 
 
@@ -15,6 +22,8 @@ def cache_scope(msg: QueryMsg) -> tuple[Scope | None, bytes | None]:
     """(scope, canonical key) of a query; scope None means "do not cache"."""
     if isinstance(msg, GetLivelinessChallenge):
         return None, None
+    if isinstance(msg, GetWorkers) and msg.proof_time is not None:
+        return None, None  # the proof's window closes with the clock, not with a block
     if isinstance(msg, GetModels):
         return Scope.SERVING, b"\\x00get_models"
     if isinstance(msg, GetUrls):
