@@ -73,6 +73,13 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+def write_secret(home: Path, name: str, data: bytes) -> Path:
+    """A new owner-only file in the home's secrets directory (refused if it exists)."""
+    path = home / SECRETS_DIR / name
+    _write_private(path, data)
+    return path
+
+
 def write_home(
     home: Path,
     *,

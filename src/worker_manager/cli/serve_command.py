@@ -5,6 +5,7 @@ this command parses the options, sets up logging and shows a first run's mnemoni
 """
 
 import logging
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -22,6 +23,7 @@ from worker_manager.cli.common import (
     stderr,
     workflow,
 )
+from worker_manager.home import write_secret
 from worker_manager.settings import LOG_LEVELS, Settings
 
 if TYPE_CHECKING:
@@ -35,14 +37,32 @@ def _setup_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
+#: Where a first-try home keeps its admin's mnemonic when serve's output is no terminal.
+DEV_MNEMONIC_FILE = "dev-admin.mnemonic"
+
+
 def _show_dev_home(dev: "DevHome") -> None:
-    """A first-try home: its new admin's mnemonic, shown once. Not for production."""
+    """A first-try home: its new admin's mnemonic, shown once on the terminal. Not for
+    production. Output that is not a terminal may be a log file (``serve 2> node.log``),
+    so then the words go to an owner-only file in the home's secrets instead."""
+    if sys.stderr.isatty():
+        where = (
+            "Its mnemonic is shown ONCE, now. Anyone holding it controls this registry:\n\n"
+            f"  [bold]{dev.mnemonic}[/]\n\n"
+        )
+    else:
+        path = write_secret(dev.settings.home, DEV_MNEMONIC_FILE, f"{dev.mnemonic}\n".encode())
+        where = (
+            "This output is not a terminal (it may be a log), so its mnemonic is not shown:\n"
+            f"it is in {escape(str(path))} (owner-only). Anyone holding it controls this\n"
+            f"registry. Recover the key, then delete the file:\n\n"
+            f"  worker-manager keys recover admin < {escape(str(path))}\n\n"
+        )
     stderr.print(
         "[bold yellow]WARNING:[/] no node home was found, so a development home was created at\n"
         f"  {escape(str(dev.settings.home))}\n"
         f"with chain id {dev.settings.chain_id} and a NEW admin account {dev.admin}.\n"
-        "Its mnemonic is shown ONCE, now. Anyone holding it controls this registry:\n\n"
-        f"  [bold]{dev.mnemonic}[/]\n\n"
+        f"{where}"
         "For a real network, create a home with: worker-manager init --home DIR "
         "--chain-id ID --admin ADDRESS",
         markup=True,
