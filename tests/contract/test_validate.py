@@ -128,21 +128,25 @@ def _parsed_in_full(text: str) -> str:
         validate._PLAIN_UNICAST_V4 = original
 
 
+def _assert_same_as_full_parse(text: str) -> None:
+    """The shortcut gives what the full parse gives: the same text, or a refusal."""
+    try:
+        expected: str | None = _parsed_in_full(text)
+    except InvalidIpAddress:
+        expected = None
+    if expected is None:
+        with pytest.raises(InvalidIpAddress):
+            canonical_worker_address(text)
+    else:
+        assert canonical_worker_address(text) == expected
+
+
 _octets = st.integers(0, 255).map(str) | st.sampled_from(["00", "01", "007", "256", "-1", ""])
 
 
 @given(st.lists(_octets, min_size=3, max_size=5), st.sampled_from(["", ":80", ":0"]))
 def test_the_dotted_quad_shortcut_answers_as_the_full_parse(octets: list[str], port: str) -> None:
-    text = ".".join(octets) + port
-    try:
-        expected: str | type[Exception] = _parsed_in_full(text)
-    except InvalidIpAddress:
-        expected = InvalidIpAddress
-    if expected is InvalidIpAddress:
-        with pytest.raises(InvalidIpAddress):
-            canonical_worker_address(text)
-    else:
-        assert canonical_worker_address(text) == expected
+    _assert_same_as_full_parse(".".join(octets) + port)
 
 
 @pytest.mark.parametrize(
@@ -151,12 +155,4 @@ def test_the_dotted_quad_shortcut_answers_as_the_full_parse(octets: list[str], p
      "1.0.0.0", "0.1.2.3", "127.0.0.1", "10.0.0.01"],
 )  # fmt: skip
 def test_the_shortcut_leaves_every_special_address_to_the_full_parse(edge: str) -> None:
-    try:
-        expected: str | None = _parsed_in_full(edge)
-    except InvalidIpAddress:
-        expected = None
-    if expected is None:
-        with pytest.raises(InvalidIpAddress):
-            canonical_worker_address(edge)
-    else:
-        assert canonical_worker_address(edge) == expected
+    _assert_same_as_full_parse(edge)

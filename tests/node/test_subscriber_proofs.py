@@ -17,7 +17,8 @@ from tests.conftest import (
 )
 from tests.helpers import ex
 from worker_manager.client import time_bound_proof
-from worker_manager.contract.error import InvalidConfig, InvalidSignature
+from worker_manager.contract import ContractError
+from worker_manager.contract.error import InvalidConfig, InvalidMessage, InvalidSignature
 from worker_manager.node import FixedClock, Node
 
 
@@ -86,3 +87,32 @@ def test_legacy_proofs_can_be_turned_off_and_the_window_set(node: Node, clock: F
             ex(node, ADMIN, {"set_config": {"proof_window_seconds": bad}})
     config = json.loads(node.query(b'{"get_config":{}}'))
     assert (config["legacy_proofs"], config["proof_window_seconds"]) == (False, 30)
+
+
+@pytest.mark.parametrize(
+    ("proof_time", "error"),
+    [
+        (2**64, InvalidMessage),  # past 64 bits
+        (-(2**70), InvalidMessage),
+        ("1764500000", InvalidMessage),  # a number as text
+        (True, InvalidMessage),
+        (-1, InvalidMessage),  # JSON integers here are 0 and up
+        (0, InvalidSignature),  # a time long past: outside the window
+    ],
+)
+def test_a_bad_proof_time_is_a_clear_refusal(
+    node: Node, clock: FixedClock, proof_time: object, error: type[Exception]
+) -> None:
+    proof = {**_proof(node, _now(clock)), "proof_time": proof_time}
+    with pytest.raises(error):
+        _workers(node, proof)
+
+
+def test_hostile_text_in_a_proof_is_refused_and_nothing_is_kept(node: Node) -> None:
+    for raw in (
+        b'{"get_workers":{"signature":"\\ud800","subscriber_public_key":"02","proof_time":1}}',
+        b'{"get_workers":' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+    ):
+        with pytest.raises(ContractError):
+            node.query(raw)
+        assert node.cached_query(raw) is None
