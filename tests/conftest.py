@@ -183,7 +183,7 @@ def register_msg(ip: str = "10.0.0.1", **fields: Any) -> dict[str, Any]:
     return {"register_worker": body}
 
 
-CONTRACT_TABLES = ("contract_state", "workers", "subscribers")
+CONTRACT_TABLES = ("contract_state", "workers", "subscribers", "revoked_permits")
 
 
 def snapshot(store: Store, *, everything: bool = False) -> dict[str, list[tuple[Any, ...]]]:

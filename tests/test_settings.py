@@ -300,3 +300,32 @@ def test_serve_with_a_bad_wm_port_exits_2_naming_the_variable(tmp_path: Path) ->
     env = _env_without_wm() | {"WM_PORT": "x"}
     result = cli("serve", "--home", str(home), check=False, env=env)
     _assert_usage_error(result, 'WM_PORT must be a whole number in 1-65535 (got "x")')
+
+
+ENDPOINT_BOUNDS = [("interval_s", 1, 86_400), ("timeout_s", 1, 300), ("concurrency", 1, 1024)]
+
+
+@pytest.mark.parametrize(("key", "low", "high"), ENDPOINT_BOUNDS)
+def test_the_endpoint_check_settings_are_read_and_bounded(
+    tmp_path: Path, key: str, low: int, high: int
+) -> None:
+    for value in (low, high):
+        home = _home(tmp_path, f"{CHAIN}[endpoints]\n{key} = {value}\n")
+        assert getattr(Settings.load(home, {}), f"endpoint_check_{key}") == value
+    for value in (low - 1, high + 1):
+        home = _home(tmp_path, f"{CHAIN}[endpoints]\n{key} = {value}\n")
+        assert _refusal(home) == (
+            f"{home / 'config.toml'}: [endpoints] {key} must be a whole number in {low}-{high} "
+            f"(got {value})"
+        )
+
+
+def test_endpoint_checks_are_auto_on_or_off(tmp_path: Path) -> None:
+    assert Settings.load(_home(tmp_path, CHAIN), {}).endpoint_checks == "auto"
+    for mode in ("on", "off", "auto"):
+        home = _home(tmp_path, f'{CHAIN}[endpoints]\nchecks = "{mode}"\n')
+        assert Settings.load(home, {}).endpoint_checks == mode
+    home = _home(tmp_path, f'{CHAIN}[endpoints]\nchecks = "sometimes"\n')
+    assert _refusal(home) == (
+        f'{home / "config.toml"}: [endpoints] checks must be one of auto, on, off (got "sometimes")'
+    )

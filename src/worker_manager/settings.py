@@ -43,6 +43,12 @@ DEFAULT_REQUEST_TIMEOUT_S = 10
 #: An idle kept-alive connection is closed this long after its last answer.
 DEFAULT_KEEP_ALIVE_TIMEOUT_S = 5
 MAX_SERVER_TIMEOUT_S = 3600
+#: The endpoint checker ([endpoints]): "auto" checks once an attestation policy exists;
+#: a round every interval, a timeout per connection, so many connections at once.
+EndpointCheckMode = Literal["auto", "on", "off"]
+DEFAULT_ENDPOINT_CHECK_INTERVAL_S = 60
+DEFAULT_ENDPOINT_CHECK_TIMEOUT_S = 5
+DEFAULT_ENDPOINT_CHECK_CONCURRENCY = 16
 
 #: The ``WM_*`` variables that override a key of config.toml, and the key (table, name).
 ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
@@ -115,6 +121,10 @@ class Settings:
     #: Each client's tx rate on the write routes (0: no limit) and the burst it may send.
     tx_rate_per_client: int = DEFAULT_TX_RATE_PER_CLIENT
     tx_burst_per_client: int = DEFAULT_TX_BURST_PER_CLIENT
+    endpoint_checks: EndpointCheckMode = "auto"
+    endpoint_check_interval_s: int = DEFAULT_ENDPOINT_CHECK_INTERVAL_S
+    endpoint_check_timeout_s: int = DEFAULT_ENDPOINT_CHECK_TIMEOUT_S
+    endpoint_check_concurrency: int = DEFAULT_ENDPOINT_CHECK_CONCURRENCY
 
     @property
     def config_path(self) -> Path:
@@ -159,4 +169,8 @@ class Settings:
             keep_alive_timeout_s=config.server.keep_alive_timeout_s,
             tx_rate_per_client=config.limits.tx_rate_per_client,
             tx_burst_per_client=config.limits.tx_burst_per_client,
+            endpoint_checks=config.endpoints.checks,
+            endpoint_check_interval_s=config.endpoints.interval_s,
+            endpoint_check_timeout_s=config.endpoints.timeout_s,
+            endpoint_check_concurrency=config.endpoints.concurrency,
         )

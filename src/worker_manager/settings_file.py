@@ -26,6 +26,9 @@ from pydantic_settings import (
 from worker_manager.settings import (
     CONFIG_FILE,
     DEFAULT_BLOCK_INTERVAL_MS,
+    DEFAULT_ENDPOINT_CHECK_CONCURRENCY,
+    DEFAULT_ENDPOINT_CHECK_INTERVAL_S,
+    DEFAULT_ENDPOINT_CHECK_TIMEOUT_S,
     DEFAULT_HOST,
     DEFAULT_KEEP_ALIVE_TIMEOUT_S,
     DEFAULT_MAX_STALENESS_MS,
@@ -36,6 +39,7 @@ from worker_manager.settings import (
     DEFAULT_TX_RATE_PER_CLIENT,
     ENV_OVERRIDES,
     MAX_SERVER_TIMEOUT_S,
+    EndpointCheckMode,
     LogLevel,
     SettingsError,
 )
@@ -91,6 +95,14 @@ class LimitsTable(Table):
     tx_burst_per_client: int = Field(default=DEFAULT_TX_BURST_PER_CLIENT, ge=1, le=1_000_000)
 
 
+class EndpointsTable(Table):
+    #: "auto": check workers' TLS endpoints once an attestation policy exists.
+    checks: EndpointCheckMode = "auto"
+    interval_s: int = Field(default=DEFAULT_ENDPOINT_CHECK_INTERVAL_S, ge=1, le=86_400)
+    timeout_s: int = Field(default=DEFAULT_ENDPOINT_CHECK_TIMEOUT_S, ge=1, le=300)
+    concurrency: int = Field(default=DEFAULT_ENDPOINT_CHECK_CONCURRENCY, ge=1, le=1024)
+
+
 class NodeConfig(BaseSettings):
     """``config.toml`` with the ``WM_*`` overrides applied: what :meth:`Settings.load` reads."""
 
@@ -102,6 +114,7 @@ class NodeConfig(BaseSettings):
     log: LogTable = Field(default_factory=LogTable)
     node: NodeTable = Field(default_factory=NodeTable)
     limits: LimitsTable = Field(default_factory=LimitsTable)
+    endpoints: EndpointsTable = Field(default_factory=EndpointsTable)
 
 
 class EnvironSource(PydanticBaseSettingsSource):

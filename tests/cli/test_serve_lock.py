@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from worker_manager.serve_lock import LOCK_FILE, HomeInUse, serve_lock, serving_pid
+from worker_manager.serve_lock import (
+    LOCK_FILE,
+    HomeInUse,
+    serve_lock,
+    serving_pid,
+    serving_url,
+)
 
 
 def test_a_held_home_refuses_a_second_holder_and_names_the_first(tmp_path: Path) -> None:
@@ -29,10 +35,19 @@ def test_a_released_lock_can_be_taken_again(tmp_path: Path) -> None:
         pass
     assert serving_pid(tmp_path) is None
     with serve_lock(tmp_path):
-        assert (tmp_path / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+        assert (tmp_path / LOCK_FILE).read_text() == f"{os.getpid()}\n\n"
+        assert serving_url(tmp_path) is None
+
+
+def test_the_lock_names_the_url_it_serves_while_held(tmp_path: Path) -> None:
+    with serve_lock(tmp_path, "http://127.0.0.1:18317"):
+        assert serving_url(tmp_path) == "http://127.0.0.1:18317"
+        assert serving_pid(tmp_path) == os.getpid()
+    assert serving_url(tmp_path) is None  # the file stays; nobody serves
 
 
 def test_asking_who_serves_a_home_creates_nothing(tmp_path: Path) -> None:
     assert serving_pid(tmp_path) is None
     assert serving_pid(tmp_path / "missing") is None
+    assert serving_url(tmp_path) is None
     assert list(tmp_path.iterdir()) == []

@@ -26,6 +26,7 @@ from worker_manager.client import (
     TxFailed,
     TxRejected,
     Worker,
+    make_permit,
 )
 from worker_manager.node import Node
 
@@ -143,3 +144,37 @@ def test_the_async_client_does_the_same(base_url: str, node: Node) -> None:
             return await admin.models()
 
     assert asyncio.run(scenario()) == ["a", "b"]
+
+
+def test_permits_through_both_clients(base_url: str, node: Node) -> None:
+    with Client(base_url, key=ADMIN_KEY) as admin, Client(base_url, key=SUBSCRIBER_KEY) as sub:
+        admin.register_worker("10.0.0.1", OWNER, "quote", "m")
+        info = sub.info()
+        permit = make_permit(SUBSCRIBER_KEY, "laptop", [info.contract_address], info.chain_id)
+        page = sub.workers(permit=permit, limit=5)
+        assert [w.ip_address for w in page.workers] == ["10.0.0.1"]
+        assert page == admin.workers(subscriber_key=SUBSCRIBER_KEY, legacy_proof=True)
+        result = sub.revoke_permit("laptop")
+        assert result.data == {
+            "account": SUBSCRIBER_KEY.address,
+            "already_revoked": False,
+            "permit_name": "laptop",
+        }
+        with pytest.raises(ContractRefused) as err:
+            admin.workers(permit=permit)
+        assert err.value.code == "permit_revoked"
+        elsewhere = make_permit(SUBSCRIBER_KEY, "phone", [OWNER], info.chain_id)
+        with pytest.raises(ContractRefused) as err:
+            admin.workers(permit=elsewhere)
+        assert err.value.code == "permit_refused"
+
+    async def scenario() -> list[str]:
+        phone = make_permit(SUBSCRIBER_KEY, "phone", [info.contract_address], info.chain_id)
+        async with AsyncClient(base_url, key=SUBSCRIBER_KEY) as client:
+            found = [w.ip_address for w in (await client.workers(permit=phone)).workers]
+            assert (await client.revoke_permit("phone")).ok
+            with pytest.raises(ContractRefused, match="revoked by its signer"):
+                await client.workers(permit=phone)
+            return found
+
+    assert asyncio.run(scenario()) == ["10.0.0.1"]

@@ -110,6 +110,17 @@ def test_every_message_through_the_cli(node: RunningNode) -> None:
     assert json.loads(run(node, "query", "models", "-o", "json").stdout) == {"models": ["mistral"]}
     urls = json.loads(run(node, "query", "urls", "--model", "mistral", "-o", "json").stdout)
     assert urls == {"urls": ["https://w.example:21434"]}
+    found = json.loads(run(node, "query", "endpoints", "--model", "mistral", "-o", "json").stdout)
+    (endpoint,) = found["endpoints"]
+    assert (endpoint["url"], endpoint["ip_address"]) == ("https://w.example:21434", "10.1.0.2")
+    assert (endpoint["tls_binding"], endpoint["spki_sha256"], endpoint["evidence"]) == (
+        None,
+        None,
+        None,  # no policy: no verdict binds a certificate, nothing to pin
+    )
+    table = run(node, "query", "endpoints", "--model", "mistral").stdout
+    assert "https://w.example:21434" in table
+    assert "unchecked" in table
     tx_json(node, "add-subscriber", OWNER.public_key.hex(), "--from", "admin")
     page = json.loads(run(node, "query", "workers", "--subscriber", "owner", "-o", "json").stdout)
     assert [w["ip_address"] for w in page["workers"]] == ["10.1.0.2"]
@@ -306,3 +317,46 @@ def test_a_bad_address_is_refused_before_the_key_is_even_unlocked(
     assert "Traceback" not in result.stderr
     with Client(node.url) as client:
         assert client.account(ADMIN.address).sequence == before  # nothing signed or sent
+
+
+def test_permits_through_the_cli(node: RunningNode) -> None:
+    """query workers --permit-name signs a SNIP-24 permit with --subscriber's key; tx
+    revoke-permit revokes it; bad names stop before the key is loaded."""
+    tx_json(node, "register-worker", "10.5.0.1", "--wallet", OWNER.address, "--type", "m",
+            "--report", "q", "--from", "admin")  # fmt: skip
+    ask = ("query", "workers", "--subscriber", "other", "--permit-name", "cli laptop")
+    page = json.loads(run(node, *ask, "-o", "json").stdout)
+    assert "10.5.0.1" in [w["ip_address"] for w in page["workers"]]
+    revoked = tx_json(node, "revoke-permit", "cli laptop", "--from", "other")
+    assert revoked["data"] == {
+        "account": OTHER.address,
+        "already_revoked": False,
+        "permit_name": "cli laptop",
+    }
+    result = run(node, *ask, "-o", "json", check=False)
+    assert result.returncode == 1, result.stderr
+    assert json.loads(result.stdout)["error"]["code"] == "permit_revoked"
+    # the same name signed by another key is still good
+    page = json.loads(run(node, *ask[:2], "--subscriber", "owner", *ask[4:], "-o", "json").stdout)
+    assert "10.5.0.1" in [w["ip_address"] for w in page["workers"]]
+    env = node.info["env"]
+    assert isinstance(env, dict)
+    locked = {k: v for k, v in env.items() if k != "WM_KEYRING_PASSPHRASE"}
+    for args, names in (
+        (["tx", "revoke-permit", "", "--from", "other"], "permit name"),
+        (["tx", "revoke-permit", "n" * 257, "--from", "other"], "permit name"),
+        (["query", "workers", "--subscriber", "other", "--permit-name", ""], "--permit-name"),
+        (
+            [
+                "query",
+                "workers",
+                *("--signature", "00", "--subscriber-public-key", "02"),
+                *("--permit-name", "x"),
+            ],
+            "--permit-name needs --subscriber",
+        ),
+    ):
+        result = cli(*args, env=locked, check=False)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"error: {names}"), result.stderr
+        assert "Traceback" not in result.stderr

@@ -16,6 +16,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -71,10 +72,9 @@ class LcdNode:
         return {"url": self.url, "chain_id": CHAIN_ID, "contract": self.contract, **extra}
 
 
-@pytest.fixture(scope="module")
-def lcd_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LcdNode]:
-    """``init --admin <the admin mnemonic's address>`` then ``serve``, once per module."""
-    tmp = tmp_path_factory.mktemp("lcd-e2e")
+@contextmanager
+def serving_node(tmp: Path) -> Iterator[LcdNode]:
+    """``init --admin <the admin mnemonic's address>`` then ``serve``, in ``tmp``."""
     home = tmp / "home"
     port = free_port()
     cli("init", "--home", str(home), "--chain-id", CHAIN_ID, "--admin", ADMIN, "--port", str(port))
@@ -88,9 +88,18 @@ def lcd_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LcdNode]:
         stop(process)
 
 
+@pytest.fixture(scope="module")
+def lcd_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LcdNode]:
+    """One node for the whole module."""
+    with serving_node(tmp_path_factory.mktemp("lcd-e2e")) as node:
+        yield node
+
+
 # --- 1. executes through secret-sdk wallets ------------------------------------
 
-_EXECUTE = """
+#: What every execute script starts with: the client, the three wallets, and how to run
+#: one message and wait for its block.
+EXECUTE_PRELUDE = """
 import time
 from secret_sdk.client.lcd import LCDClient
 from secret_sdk.core import Coins
@@ -139,8 +148,11 @@ def outcome(result, info):
 def run(name, wallet, msg):
     result = execute(wallet, msg)
     out[name] = outcome(result, wait(result.txhash))
+"""
 
-
+_EXECUTE = (
+    EXECUTE_PRELUDE
+    + """
 # the admin registers two workers back to back: the second signs with the next
 # sequence, read from the node before the first one is necessarily in a block
 sequence_before = c.auth.account_info(admin.key.acc_address).sequence
@@ -186,6 +198,7 @@ except Exception as exc:
 out["wrong_chain_sequence"] = [sequence, c.auth.account_info(admin.key.acc_address).sequence]
 emit(out)
 """
+)
 
 
 #: Signed by the payment wallet (OWNER), in this order, after the registrations.

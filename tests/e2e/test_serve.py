@@ -58,7 +58,7 @@ def test_first_try_serve_creates_a_dev_home_and_prints_its_admin_once(tmp_path: 
     assert str(home) in log
     # the output is a file here, not a terminal: the words stay out of it
     secret = home / "secrets" / "dev-admin.mnemonic"
-    assert f"worker-manager keys recover admin < {secret}" in log
+    assert f"it is in {secret} (owner-only)" in log
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     words = secret.read_text().strip()
     assert len(words.split()) == 24
@@ -67,6 +67,12 @@ def test_first_try_serve_creates_a_dev_home_and_prints_its_admin_once(tmp_path: 
     info = json.loads(cli("info", "--json", env={**env, "WM_HOME": str(home)}).stdout)
     assert info["admin"] == admin
     assert info["chain_id"] == "worker-manager-dev"
+    # the admin's key is in the home's keyring under the marked development passphrase
+    passphrase_file = home / "secrets" / "dev-keyring.passphrase"
+    assert f"passphrase kept in clear in {passphrase_file}" in log
+    assert stat.S_IMODE(passphrase_file.stat().st_mode) == 0o600
+    listed = cli("keys", "list", "-o", "json", env={**env, "WM_HOME": str(home)}).stdout
+    assert admin in listed
     # the second start reuses the home and never prints the mnemonic again
     log_path2 = tmp_path / "second.log"
     process = start_serve(["--port", str(port)], env, log_path2, url)
@@ -135,7 +141,7 @@ def test_a_first_run_serve_on_a_taken_port_creates_no_home(tmp_path: Path) -> No
 
 def test_a_second_node_on_a_served_home_is_refused_and_named(running_node: RunningNode) -> None:
     home, pid = running_node.home, running_node.process.pid
-    assert (home / "serve.lock").read_text().strip() == str(pid)
+    assert (home / "serve.lock").read_text().split() == [str(pid), running_node.url]
     os.kill(pid, signal.SIGSTOP)  # the first node holds its lock but writes nothing now
     try:
         before = _listing(home)
@@ -161,8 +167,8 @@ def test_a_node_killed_with_sigkill_leaves_no_stale_lock(running_node: RunningNo
     running_node.process = start_serve(
         ["--home", str(running_node.home)], env, log_path, running_node.url
     )
-    lock = (running_node.home / "serve.lock").read_text().strip()
-    assert lock == str(running_node.process.pid)
+    lock = (running_node.home / "serve.lock").read_text().split()
+    assert lock == [str(running_node.process.pid), running_node.url]
 
 
 def _mode(path: Path) -> int:
@@ -231,3 +237,44 @@ def test_serve_warns_once_when_other_users_may_read_the_config_or_database(
     assert f"{home / 'config.toml'} (mode 644)" in warnings[0]
     assert f"{home / 'worker-manager.db'} (mode 640)" in warnings[0]
     assert _mode(home / "config.toml") == 0o644  # warned about, never changed behind the user
+
+
+def test_the_development_admin_signs_with_from_admin_without_recovering_its_key(
+    tmp_path: Path,
+) -> None:
+    """A first-try home: --from admin works at once (no keys recover, no passphrase), and
+    info names the port serve --port serves, not the configured one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WM_")}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    env["HOME"] = str(tmp_path)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start_serve(["--port", str(port)], env, tmp_path / "serve.log", url)
+    try:
+        home = tmp_path / "data" / "worker-manager"
+        info = json.loads(cli("info", "--json", env=env).stdout)
+        assert info["lcd_url"] == url  # not the configured 1317
+        admin = str(info["admin"])
+        (tmp_path / "quote.hex").write_text("")
+        cli(
+            "tx",
+            "register-worker",
+            "10.0.0.1",
+            "--wallet",
+            admin,
+            "--type",
+            "m",
+            "--report-file",
+            str(tmp_path / "quote.hex"),
+            "--from",
+            "admin",
+            "--node",
+            url,
+            env=env,
+        )
+        assert httpx.post(f"{url}/v1/query", json={"get_models": {}}).json() == {"models": ["m"]}
+    finally:
+        stop(process)
+    # with nobody serving, info says the configured address
+    info = json.loads(cli("info", "--json", env={**env, "WM_HOME": str(home)}).stdout)
+    assert info["lcd_url"] == "http://127.0.0.1:1317"

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.attestation.synthetic import TestPki
-from tests.conftest import ADMIN, CHAIN_ID, make_node, register_msg
+from tests.conftest import ADMIN, register_msg
 from tests.contract.test_attestation import (
-    IN_WINDOW,
     KEY,
     SEED,
     bound_quote,
@@ -18,9 +17,8 @@ from tests.contract.test_attestation import (
     register,
 )
 from tests.helpers import ex
-from worker_manager.attestation import MemoryCollateralStore
-from worker_manager.attestation.nvidia.rim import MemoryRimStore
-from worker_manager.node import Examiner, FixedClock, Node
+from tests.synthetic_node import trusting_node
+from worker_manager.node import FixedClock, Node
 from worker_manager.node.host_api import HostApi
 from worker_manager.store import Store
 
@@ -33,15 +31,7 @@ def pki() -> TestPki:
 @pytest.fixture
 def synthetic(store: Store, pki: TestPki) -> Iterator[tuple[Node, HostApi, FixedClock]]:
     """A node trusting the test PKI (never done in production), inside its collateral window."""
-    api = HostApi(SEED)
-    examiner = Examiner(
-        collateral=MemoryCollateralStore([pki.collateral()]),
-        rims=MemoryRimStore(),
-        test_root_ca_der=pki.root_der,
-    )
-    clock = FixedClock(IN_WINDOW * 10**9)
-    Node.genesis(store, chain_id=CHAIN_ID, admin=ADMIN, clock=clock, api=api)
-    node = make_node(store, clock, api=api, examiner=examiner)
+    node, api, clock = trusting_node(store, pki)
     yield node, api, clock
     node.close()
 

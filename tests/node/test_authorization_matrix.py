@@ -39,6 +39,8 @@ from tests.conftest import (
     register_msg,
     snapshot,
 )
+from worker_manager.client import make_permit
+from worker_manager.contract.error import PermitRevoked
 from worker_manager.contract.liveliness import liveliness_sign_bytes, work_sign_bytes
 from worker_manager.contract.msg import ALLOWED_WHILE_PAUSED, EXECUTE_MESSAGES
 from worker_manager.keys import PrivateKey
@@ -105,6 +107,7 @@ MATRIX: dict[str, Row] = {
     "reverify_workers":                   (OK,     DENY,   DENY,    DENY,  DENY,   DENY),
     "pause":                              (OK,     DENY,   DENY,    DENY,  DENY,   DENY),
     "unpause":                            (OK,     DENY,   DENY,    DENY,  DENY,   DENY),
+    "revoke_permit":                      (OK,     OK,     OK,      OK,    OK,     OK),
 }
 
 #: The same while the admin has paused the contract: the admin's messages and
@@ -136,6 +139,7 @@ PAUSED_MATRIX: dict[str, Row] = {
     "reverify_workers":                   (OK,     DENY,   DENY,    DENY,  DENY,   DENY),
     "pause":                              (OK,     DENY,   DENY,    DENY,  DENY,   DENY),
     "unpause":                            (OK,     DENY,   DENY,    DENY,  DENY,   DENY),
+    "revoke_permit":                      (OK,     OK,     OK,      OK,    OK,     OK),
 }
 # fmt: on
 
@@ -256,6 +260,18 @@ def reported(node: Node, ip: str) -> bool:
     return [(r["period"], r["usage"]) for r in reports] == [(last_period(node), USAGE)]
 
 
+def permit_revoked(node: Node, account: str) -> bool:
+    """Whether ``account``'s permit named ``matrix`` is refused as revoked (and only its)."""
+    refused = set()
+    for signer in SENDERS.values():
+        permit = make_permit(signer, "matrix", [node.identity.contract_address], CHAIN_ID)
+        try:
+            query(node, {"with_permit": {"permit": permit, "query": {"get_workers": {}}}})
+        except PermitRevoked:
+            refused.add(signer.address)
+    return refused == {account}
+
+
 @dataclass(frozen=True)
 class Case:
     """A row: how to build the message, and whether an accepted one made its change
@@ -369,6 +385,10 @@ CASES: dict[str, Case] = {
     "unpause": Case(
         lambda _n: {"unpause": {}},
         lambda n, answer: answer == {"paused": False} and config(n)["paused"] is False,
+    ),
+    "revoke_permit": Case(
+        lambda _n: {"revoke_permit": {"permit_name": "matrix"}},
+        lambda n, answer: permit_revoked(n, answer["account"]),
     ),
 }
 

@@ -1287,6 +1287,7 @@ TestHostileMessagesThroughSignedTxs = pytest.mark.timeout(900)(TestHostileMessag
         (b'{"set_config": {"epoch_seconds": Infinity}}', "invalid_message"),
         (b'{"set_worker_url": {"ip_address": "10.0.0.1"}}', None),
         (b'{"epoch_tick": {}}', "unknown_message"),
+        (b'{"record_endpoint_checks": {"checks": []}}', "unknown_message"),
         (b'{"pause": {}, "unpause": {}}', "invalid_message"),
         (b'{"pause": ' + b"[" * 3000 + b"]" * 3000 + b"}", "invalid_message"),
         (b"{not json", "invalid_message"),

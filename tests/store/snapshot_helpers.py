@@ -90,7 +90,7 @@ def _work(node: Node, ip: str) -> dict[str, Any]:
 
 def make_history(node: Node) -> None:
     """Workers (one with a worker key, one paused), liveliness and work reports,
-    subscribers, successes and refusals."""
+    subscribers, a revoked permit, successes and refusals."""
     keyed = register_msg(
         "10.0.0.2",
         worker_public_key=WORKER_KEY.public_key.hex(),
@@ -113,6 +113,7 @@ def make_history(node: Node) -> None:
     send(node, signed(node, OWNER_KEY, _work(node, "10.0.0.2")))
     new_type = {"set_worker_type": {"ip_address": "10.0.0.1", "worker_type": "m:8b"}}
     send(node, signed(node, OWNER_KEY, new_type))
+    send(node, signed(node, SUBSCRIBER_KEY, {"revoke_permit": {"permit_name": f"p {ODD}"}}))
 
 
 # -- exporting, loading and looking at databases ----------------------------------------

@@ -216,6 +216,21 @@ def test_subscribers(storage: Any) -> None:
     assert [s.public_key for s in storage.list_subscribers(start_after="02aa", limit=5)] == ["03bb"]
 
 
+def test_revoked_permits(storage: Any) -> None:
+    long_name = "\u00e9\u2028" * 128  # 256 characters, 640 bytes of UTF-8
+    for account, name in ((OWNER, "laptop"), (OWNER, long_name), (OTHER, "Laptop")):
+        storage.revoke_permit(account, name, 4)
+    assert storage.is_permit_revoked(OWNER, "laptop")
+    assert storage.is_permit_revoked(OWNER, long_name)
+    assert storage.is_permit_revoked(OTHER, "Laptop")
+    # by account and exact name: another account, case or name is not revoked
+    assert not storage.is_permit_revoked(OTHER, "laptop")
+    assert not storage.is_permit_revoked(OWNER, "Laptop")
+    assert not storage.is_permit_revoked(OWNER, "laptop ")
+    with refused(storage):
+        storage.revoke_permit(OWNER, "laptop", 5)
+
+
 def test_work_reports_in_period_then_worker_order(storage: Any) -> None:
     storage.insert_work_report(report("10.0.0.2", 7, ("02bb", 1, 2, 3), ("02aa", 4, 5, 6)))
     storage.insert_work_report(report("10.0.0.1", 7, ("02aa", 1, 1, 1)))

@@ -16,12 +16,19 @@ from tests.store.snapshot_helpers import export, make_history, run_history
 from worker_manager.node import Node
 from worker_manager.store import Store
 from worker_manager.store.state_hash import STATE_TABLES, state_hash
-from worker_manager.store.tables import node_meta, subscribers, txs, work_usage, workers
+from worker_manager.store.tables import (
+    node_meta,
+    revoked_permits,
+    subscribers,
+    txs,
+    work_usage,
+    workers,
+)
 
 #: The command docs/operations.md gives for the state hash of a snapshot file.
 GREP = (
-    'grep -E \'"table":"(accounts|contract_state|subscribers|work_reports|work_usage'
-    "|worker_reports|workers)\"}$' FILE | sha256sum"
+    'grep -E \'"table":"(accounts|contract_state|revoked_permits|subscribers|work_reports'
+    "|work_usage|worker_reports|workers)\"}$' FILE | sha256sum"
 )
 
 
@@ -34,6 +41,7 @@ def test_the_state_tables_are_those_a_replay_rebuilds() -> None:
     assert sorted(t.name for t in STATE_TABLES) == [
         "accounts",
         "contract_state",
+        "revoked_permits",
         "subscribers",
         "work_reports",
         "work_usage",
@@ -62,8 +70,9 @@ def test_the_same_state_has_the_same_hash_on_both_engines(
         (workers, {"url": None}),
         (subscribers, {"added_height": 3}),
         (work_usage, {"output_tokens": 4}),
+        (revoked_permits, {"permit_name": "another"}),
     ],
-    ids=["an integer", "a null", "a subscriber", "a usage line"],
+    ids=["an integer", "a null", "a subscriber", "a usage line", "a revoked permit"],
 )
 def test_one_changed_row_changes_the_hash(
     node: Node, store: Store, table: object, change: dict[str, object]

@@ -23,6 +23,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "unauthorized": HTTPStatus.FORBIDDEN,
     "subscriber_not_allowed": HTTPStatus.FORBIDDEN,
     "invalid_signature": HTTPStatus.UNAUTHORIZED,
+    "permit_refused": HTTPStatus.FORBIDDEN,
+    "permit_revoked": HTTPStatus.FORBIDDEN,
     "worker_not_found": HTTPStatus.NOT_FOUND,
     "subscriber_not_found": HTTPStatus.NOT_FOUND,
     "worker_exists": HTTPStatus.CONFLICT,

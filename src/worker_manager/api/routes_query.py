@@ -99,6 +99,33 @@ async def urls(
 
 
 @router.get(
+    "/v1/endpoints",
+    tags=["contract"],
+    summary="Endpoints to pin for a model (get_endpoints)",
+    response_class=Response,
+    responses=QUERY_PROBLEMS,
+)
+async def endpoints(
+    request: Request,
+    model: Annotated[str | None, Query(description="Model (worker type); all if omitted.")] = None,
+    subscriber: Annotated[
+        str | None, Query(description="Order for this subscriber (its public key, hex).")
+    ] = None,
+    evidence: Annotated[
+        bool, Query(description="Also each worker's attestation report, to verify it yourself.")
+    ] = False,
+    limit: Annotated[int | None, Query(ge=1, description="At most this many endpoints.")] = None,
+) -> Response:
+    """``{"endpoints": [...]}``: the served workers in ``get_u_r_ls``'s order, each URL with
+    the SHA-256 of the TLS certificate (and key) it serves, checked against its quote,
+    and its attestation summary."""
+    message = query_message(
+        "get_endpoints", model=model, subscriber=subscriber, evidence=evidence, limit=limit
+    )
+    return await answer(_node(request), message)
+
+
+@router.get(
     "/v1/liveliness/challenge",
     tags=["contract"],
     summary="This epoch's liveliness challenge",

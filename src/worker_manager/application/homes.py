@@ -16,16 +16,18 @@ from sqlalchemy.engine import make_url
 
 from worker_manager.application.errors import BadInput, Failed, Unavailable
 from worker_manager.contract import ContractError
-from worker_manager.home import HomeError, is_initialised, read_seed, write_home
+from worker_manager.home import HomeError, is_initialised, read_seed, write_home, write_secret
+from worker_manager.keys.keyring import Keyring
 from worker_manager.keys.mnemonic import generate_mnemonic, key_from_mnemonic
 from worker_manager.node import Node, NodeNotInitialised, SystemClock
 from worker_manager.node.bootstrap import build_node, host_api, open_store
 from worker_manager.node.identity import ChainIdentity, InvalidChainId, validate_chain_id
-from worker_manager.serve_lock import serving_pid
+from worker_manager.serve_lock import serving_pid, serving_url
 from worker_manager.settings import (
     DEFAULT_HOST,
     DEFAULT_PORT,
     KEYRING_DIR,
+    SECRETS_DIR,
     Settings,
     SettingsError,
     database_url_for,
@@ -35,6 +37,13 @@ from worker_manager.store import SchemaError, Store
 from worker_manager.store.engine import is_sqlite
 
 DEV_CHAIN_ID = "worker-manager-dev"
+#: The key a development home's admin is kept under in its keyring.
+DEV_ADMIN_KEY = "admin"
+#: A development home whose creator set no WM_KEYRING_PASSPHRASE keeps its keyring under
+#: this passphrase, written in clear in this file of its secrets: for trying things out
+#: only. Commands that sign with a key of that home use it when no passphrase is given.
+DEV_PASSPHRASE_FILE = "dev-keyring.passphrase"  # noqa: S105 - a file name
+DEV_PASSPHRASE = "development-only-not-secret"  # noqa: S105 - public by design
 
 
 def load_settings(home: Path, *, database_url: str | None = None) -> Settings:
@@ -194,20 +203,47 @@ def join_home(
 
 @dataclass(frozen=True, slots=True)
 class DevHome:
-    """A first-try home: its settings, and the new admin whose mnemonic is shown once."""
+    """A first-try home: its settings, and the new admin whose mnemonic is shown once.
+
+    The admin's key is in the home's keyring as :data:`DEV_ADMIN_KEY`, under the
+    passphrase its creator chose, or else under the development passphrase in
+    ``passphrase_file``."""
 
     settings: Settings
     admin: str
     mnemonic: str
+    passphrase_file: Path | None = None
+    key_name: str = DEV_ADMIN_KEY
 
 
-def create_dev_home(home: Path, *, database_url: str = "") -> DevHome:
+def create_dev_home(
+    home: Path, *, database_url: str = "", passphrase: str | None = None
+) -> DevHome:
     """A development home with a NEW admin key (never for production), on the database
-    ``database_url`` names (empty: SQLite in the home)."""
+    ``database_url`` names (empty: SQLite in the home), the key in the home's keyring
+    under ``passphrase`` (None: the development passphrase, kept in the home's secrets)."""
     mnemonic = generate_mnemonic()
     admin = key_from_mnemonic(mnemonic).address
     settings = create_home(home, chain_id=DEV_CHAIN_ID, admin=admin, database_url=database_url)
-    return DevHome(settings=settings, admin=admin, mnemonic=mnemonic)
+    passphrase_file = None
+    if passphrase is None:
+        passphrase = DEV_PASSPHRASE
+        passphrase_file = write_secret(home, DEV_PASSPHRASE_FILE, f"{DEV_PASSPHRASE}\n".encode())
+    ring = Keyring(home / KEYRING_DIR)
+    # a keyring made before the home (keys add, then serve) may hold an "admin" already
+    name = DEV_ADMIN_KEY if DEV_ADMIN_KEY not in ring else f"dev-{DEV_ADMIN_KEY}"
+    ring.add(name, mnemonic, passphrase=passphrase)
+    return DevHome(settings, admin, mnemonic, passphrase_file, name)
+
+
+def dev_passphrase(home: Path) -> str | None:
+    """The development passphrase of ``home``'s keyring, if it is a development home that
+    keeps one (see :func:`create_dev_home`); None otherwise."""
+    try:
+        text = (home / SECRETS_DIR / DEV_PASSPHRASE_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text.strip() or None
 
 
 def home_info(settings: Settings) -> dict[str, Any]:
@@ -220,7 +256,9 @@ def home_info(settings: Settings) -> dict[str, Any]:
         data = asdict(node.info())
     finally:
         node.store.close()
-    data["lcd_url"] = settings.lcd_url
+    # where clients reach the node: the address it serves on now (serve --port may
+    # differ from the config), else the configured one
+    data["lcd_url"] = serving_url(settings.home) or settings.lcd_url
     data["home"] = str(settings.home)
     data["database"] = node.store.safe_url
     return data

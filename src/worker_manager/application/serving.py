@@ -30,7 +30,13 @@ from worker_manager.home import exposed_files, is_initialised
 from worker_manager.node import Node, NodeNotInitialised
 from worker_manager.node.bootstrap import build_node
 from worker_manager.serve_lock import HomeInUse, serve_lock, serving_pid
-from worker_manager.settings import Settings, SettingsError, environment, listen_address
+from worker_manager.settings import (
+    Settings,
+    SettingsError,
+    environment,
+    keyring_passphrase,
+    listen_address,
+)
 from worker_manager.store import SchemaError
 
 log = logging.getLogger("worker_manager")
@@ -110,6 +116,7 @@ def run_node(settings: Settings, listeners: list[socket.socket], *, migrate: boo
     log.info("listening on %s", settings.lcd_url)
     node.pipeline.ticker.start()
     node.follower.start()
+    node.endpoint_checker.start()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     # what start-up built (modules, tables, the node) lives as long as the process: out
     # of the collector's full passes, which would otherwise walk it again and again
@@ -172,11 +179,16 @@ def serve_home(
         for sock in listeners:
             stack.callback(sock.close)
         if not initialised:
-            on_dev_home(create_dev_home(home, database_url=options.database_url or ""))
+            dev = create_dev_home(
+                home,
+                database_url=options.database_url or "",
+                passphrase=keyring_passphrase(environment()),
+            )
+            on_dev_home(dev)
             settings = _settings(home, options)
             on_settings(settings)
         try:
-            stack.enter_context(serve_lock(home))
+            stack.enter_context(serve_lock(home, settings.lcd_url))
         except HomeInUse as exc:
             raise Unavailable(str(exc)) from exc
         run_nodes(settings, listeners, options.processes)

@@ -195,22 +195,41 @@ def node_url(node: str | None) -> str:
 
 def passphrase(*, confirm: bool = False) -> str:
     """The keyring passphrase: ``WM_KEYRING_PASSPHRASE``, else a hidden prompt."""
-    value = keyring_passphrase(environment())
-    if value is not None:
-        if not is_text(value):
-            fail("WM_KEYRING_PASSPHRASE is not valid UTF-8 text", EXIT_USAGE)
-        return value
-    if not sys.stdin.isatty():
-        fail(
-            "the keyring needs a passphrase: set WM_KEYRING_PASSPHRASE, or run in a terminal",
-            EXIT_USAGE,
-        )
-    text: str = typer.prompt(
-        "Keyring passphrase", hide_input=True, confirmation_prompt=confirm, err=True
+    return ask_passphrase(
+        keyring_passphrase(environment()),
+        variable="WM_KEYRING_PASSPHRASE",
+        what="the keyring",
+        ways="set WM_KEYRING_PASSPHRASE",
+        prompt="Keyring passphrase",
+        confirm=confirm,
     )
+
+
+def ask_passphrase(
+    given: str | None, *, variable: str, what: str, ways: str, prompt: str, confirm: bool
+) -> str:
+    """``given`` (from ``variable``) if set, else a hidden prompt on a terminal; a clear
+    usage error naming ``ways`` to give one when there is no terminal to ask on."""
+    if given:
+        if not is_text(given):
+            fail(f"{variable} is not valid UTF-8 text", EXIT_USAGE)
+        return given
+    if not sys.stdin.isatty():
+        fail(f"{what} needs a passphrase: {ways}, or run in a terminal", EXIT_USAGE)
+    text: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
     if not text:
         fail("the passphrase must not be empty", EXIT_USAGE)
     return text
+
+
+def _development_passphrase(ring: Keyring) -> str | None:
+    """A development home's passphrase (``create_dev_home`` in
+    worker_manager.application.homes), when no WM_KEYRING_PASSPHRASE is set."""
+    if keyring_passphrase(environment()) is not None:
+        return None
+    from worker_manager.application.homes import dev_passphrase
+
+    return dev_passphrase(ring.directory.parent)
 
 
 def keyring(home: Path | None) -> Keyring:
@@ -222,6 +241,10 @@ def keyring(home: Path | None) -> Keyring:
 def load_key(home: Path | None, name: str) -> PrivateKey:
     ring = keyring(home)
     try:
+        development = _development_passphrase(ring)
+        if development is not None:
+            with contextlib.suppress(WrongPassphrase):  # a key added under another one
+                return ring.get(name, passphrase=development)
         return ring.get(name, passphrase=passphrase())
     except KeyNotFound:
         fail(f"no key named {name!r} in {ring.directory}; see: worker-manager keys list")

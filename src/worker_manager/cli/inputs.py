@@ -12,6 +12,7 @@ from typing import Any
 from worker_manager.cli.common import EXIT_USAGE, fail
 from worker_manager.contract import ContractError
 from worker_manager.contract.json_text import check_json, load_json
+from worker_manager.contract.msg import parse_execute
 from worker_manager.contract.validate import canonical_worker_address, http_url, worker_type
 from worker_manager.keys import AddressError, validate_address
 
@@ -82,6 +83,15 @@ def model(value: str, name: str) -> str:
 def url(value: str, name: str) -> str:
     """An http(s) URL the contract accepts, else exit 2."""
     return _contract_check(http_url, value, name)
+
+
+def permit_name(value: str, name: str) -> str:
+    """A SNIP-24 permit name the contract accepts (1 to 256 characters), else exit 2."""
+    try:
+        parse_execute({"revoke_permit": {"permit_name": value}})
+    except ContractError as exc:
+        fail(f"{name}: {exc.message}", EXIT_USAGE)
+    return value
 
 
 def host(value: str, name: str) -> str:

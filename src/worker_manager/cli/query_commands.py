@@ -2,6 +2,7 @@
 subscriber key to sign get_workers' proof)."""
 
 import csv
+import dataclasses
 import json
 import sys
 from enum import StrEnum
@@ -25,7 +26,7 @@ from worker_manager.cli.common import (
     print_json,
     stdout,
 )
-from worker_manager.client import Client
+from worker_manager.client import Client, Workers, make_permit
 
 app = typer.Typer(
     help="Read workers, models, URLs, config, transactions and accounts.",
@@ -81,6 +82,52 @@ def urls(
     _print_list(f"urls for {model or 'all models'}", found, output, "urls")
 
 
+@app.command()
+def endpoints(
+    model: Annotated[str | None, typer.Option(help="Only workers serving this model.")] = None,
+    subscriber: Annotated[
+        str | None, typer.Option(help="Order as assigned to this subscriber (public key, hex).")
+    ] = None,
+    evidence: Annotated[
+        bool,
+        typer.Option("--evidence", help="Include each worker's attestation report (JSON output)."),
+    ] = False,
+    limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
+    node: NodeOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """The served workers' URLs with the TLS fingerprints to pin, in assignment order.
+
+    The node checks that each endpoint serves the certificate bound into its quote;
+    "pin" is the SHA-256 of that certificate's key (SubjectPublicKeyInfo), or of the
+    whole certificate when the quote binds the certificate. "-": nothing to pin (the
+    quote binds no certificate, or the endpoint was not checked yet).
+
+    Example:
+
+      worker-manager query endpoints --model llama3.3:70b --output json
+    """
+    with _client(node) as client:
+        found = call(
+            output,
+            lambda: client.endpoints(model, subscriber=subscriber, evidence=evidence, limit=limit),
+        )
+    if output is Output.json:
+        print_json({"endpoints": [dataclasses.asdict(e) for e in found]})
+        return
+    table = Table("url", "type", "attestation", "pin", title="endpoints", title_justify="left")
+    for endpoint in found:
+        pin = endpoint.pin
+        status = endpoint.attestation.status if endpoint.attestation else "-"
+        table.add_row(
+            endpoint.url,
+            endpoint.worker_type,
+            status,
+            f"{pin.kind}:{pin.sha256}" if pin else "-",
+        )
+    stdout.print(table)
+
+
 def _worker_row(worker: dict[str, Any]) -> list[str]:
     return [worker["ip_address"], worker["worker_type"], worker["payment_wallet"], worker["url"]]
 
@@ -104,6 +151,13 @@ def workers(
             help="Sign the original contract's replayable proof instead of a time-bound one.",
         ),
     ] = False,
+    permit_name: Annotated[
+        str | None,
+        typer.Option(
+            help="Ask with a SNIP-24 permit of this name, signed by --subscriber "
+            "(revocable with tx revoke-permit)."
+        ),
+    ] = None,
     owner: Annotated[str | None, typer.Option(help="Only workers this wallet owns.")] = None,
     start_after: Annotated[str | None, typer.Option(help="Page after this address.")] = None,
     limit: Annotated[int | None, typer.Option(help="Page size (max 500).")] = None,
@@ -115,18 +169,29 @@ def workers(
 
     With --subscriber the proof is time-bound: it names this node's chain and
     contract and the current time, so it cannot be replayed later or elsewhere.
+    With --permit-name too, --subscriber signs a SNIP-24 query permit of that name
+    for this chain and contract instead (permission "workers"), as Keplr would.
 
     Example:
 
       worker-manager query workers --subscriber my-subscriber-key
+      worker-manager query workers --subscriber my-subscriber-key --permit-name laptop
     """
     if subscriber is None and (signature is None or subscriber_public_key is None):
         fail("give --subscriber KEY, or --signature and --subscriber-public-key", EXIT_USAGE)
+    if permit_name is not None:
+        inputs.permit_name(permit_name, "--permit-name")
+        if subscriber is None:
+            fail("--permit-name needs --subscriber KEY to sign the permit", EXIT_USAGE)
     key = load_key(home, subscriber) if subscriber else None
     with _client(node) as client:
-        page = call(
-            output,
-            lambda: client.workers(
+
+        def ask() -> Workers:
+            permit = None
+            if permit_name is not None and key is not None:
+                info = client.info()
+                permit = make_permit(key, permit_name, [info.contract_address], info.chain_id)
+            return client.workers(
                 subscriber_key=key,
                 signature=signature,
                 subscriber_public_key=subscriber_public_key,
@@ -135,8 +200,10 @@ def workers(
                 address=owner,
                 start_after=start_after,
                 limit=limit,
-            ),
-        )
+                permit=permit,
+            )
+
+        page = call(output, ask)
     data = page.model_dump()
     if output is Output.json:
         print_json(data)

@@ -42,9 +42,21 @@ DEV_MNEMONIC_FILE = "dev-admin.mnemonic"
 
 
 def _show_dev_home(dev: "DevHome") -> None:
-    """A first-try home: its new admin's mnemonic, shown once on the terminal. Not for
-    production. Output that is not a terminal may be a log file (``serve 2> node.log``),
-    so then the words go to an owner-only file in the home's secrets instead."""
+    """A first-try home: where its admin key is, and its new admin's mnemonic, shown once
+    on the terminal. Not for production. Output that is not a terminal may be a log file
+    (``serve 2> node.log``), so then the words go to an owner-only file in the home's
+    secrets instead."""
+    if dev.passphrase_file is None:
+        key = (
+            f"Its key is in the home's keyring as {dev.key_name}, under your "
+            f"WM_KEYRING_PASSPHRASE: sign with --from {dev.key_name}.\n"
+        )
+    else:
+        key = (
+            f"Its key is in the home's keyring as {dev.key_name}, under a development\n"
+            f"passphrase kept in clear in {escape(str(dev.passphrase_file))},\n"
+            f"so commands sign with --from {dev.key_name} without asking for it.\n"
+        )
     if sys.stderr.isatty():
         where = (
             "Its mnemonic is shown ONCE, now. Anyone holding it controls this registry:\n\n"
@@ -55,14 +67,13 @@ def _show_dev_home(dev: "DevHome") -> None:
         where = (
             "This output is not a terminal (it may be a log), so its mnemonic is not shown:\n"
             f"it is in {escape(str(path))} (owner-only). Anyone holding it controls this\n"
-            f"registry. Recover the key, then delete the file:\n\n"
-            f"  worker-manager keys recover admin < {escape(str(path))}\n\n"
+            "registry: keep it somewhere safe, then delete the file.\n\n"
         )
     stderr.print(
         "[bold yellow]WARNING:[/] no node home was found, so a development home was created at\n"
         f"  {escape(str(dev.settings.home))}\n"
         f"with chain id {dev.settings.chain_id} and a NEW admin account {dev.admin}.\n"
-        f"{where}"
+        f"{key}{where}"
         "For a real network, create a home with: worker-manager init --home DIR "
         "--chain-id ID --admin ADDRESS",
         markup=True,

@@ -404,6 +404,27 @@ def unpause(
     _send(home, from_key, node, output, {"unpause": {}})
 
 
+@app.command("revoke-permit")
+def revoke_permit(
+    permit_name: Annotated[str, typer.Argument(help="The name of the permits to revoke.")],
+    from_key: FromOption,
+    home: HomeOption = None,
+    node: NodeOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """Revoke your SNIP-24 query permits of this name (signed by the --from key).
+
+    From the next block on, a permit of that name signed by that key is refused;
+    other accounts' permits of the same name are not affected.
+
+    Example:
+
+      worker-manager tx revoke-permit laptop --from my-subscriber-key
+    """
+    inputs.permit_name(permit_name, "permit name")
+    _send(home, from_key, node, output, {"revoke_permit": {"permit_name": permit_name}})
+
+
 @app.command()
 def execute(
     message: Annotated[str, typer.Argument(help="Any execute message as JSON.")],

@@ -5,21 +5,30 @@ stale sequence happen inside. See :class:`Client` for an example.
 """
 
 from worker_manager.client._async import AsyncClient
-from worker_manager.client._base import subscriber_proof, time_bound_proof
+from worker_manager.client._base import make_permit, subscriber_proof, time_bound_proof
 from worker_manager.client._client import Client
 from worker_manager.client._exceptions import (
     ContractRefused,
+    EndpointVerificationFailed,
     NodeError,
     NotFound,
+    NotPinnable,
+    PinMismatch,
     TransportError,
     TxFailed,
     TxRejected,
+    UnexpectedAnswer,
     WorkerManagerError,
 )
+from worker_manager.client._pinning import pinned_async_client, pinned_client
 from worker_manager.client._types import (
     Account,
     Config,
+    Endpoint,
+    EndpointAttestation,
+    EndpointEvidence,
     NodeInfo,
+    Pin,
     Queued,
     Subscriber,
     TxInfo,
@@ -27,6 +36,7 @@ from worker_manager.client._types import (
     Worker,
     Workers,
 )
+from worker_manager.client._verify import VerifiedEndpoint, verify_endpoint
 
 __all__ = [
     "Account",
@@ -34,9 +44,16 @@ __all__ = [
     "Client",
     "Config",
     "ContractRefused",
+    "Endpoint",
+    "EndpointAttestation",
+    "EndpointEvidence",
+    "EndpointVerificationFailed",
     "NodeError",
     "NodeInfo",
     "NotFound",
+    "NotPinnable",
+    "Pin",
+    "PinMismatch",
     "Queued",
     "Subscriber",
     "TransportError",
@@ -44,11 +61,17 @@ __all__ = [
     "TxInfo",
     "TxRejected",
     "TxResult",
+    "UnexpectedAnswer",
+    "VerifiedEndpoint",
     "Worker",
     "WorkerManagerError",
     "Workers",
+    "make_permit",
+    "pinned_async_client",
+    "pinned_client",
     "subscriber_proof",
     "time_bound_proof",
+    "verify_endpoint",
 ]
 
 # Tracebacks and reprs show the public path (as httpx does), for our own classes only.

@@ -23,7 +23,14 @@ from worker_manager.client._exceptions import (
 from worker_manager.client._types import Account, NodeInfo, TxResult
 from worker_manager.contract.auth import time_bound_proof_text
 from worker_manager.contract.liveliness import liveliness_sign_bytes, work_sign_bytes
-from worker_manager.contract.msg import ExecuteMsg, QueryMsg, WorkReportAnswer, message_name
+from worker_manager.contract.msg import (
+    ExecuteMsg,
+    PermitParams,
+    QueryMsg,
+    WorkReportAnswer,
+    message_name,
+)
+from worker_manager.contract.permit import PERMISSION_WORKERS, PUB_KEY_TYPE, permit_sign_doc
 from worker_manager.keys import PrivateKey
 from worker_manager.tx import DEFAULT_FEE, Fee, TxCoin, build_execute_tx
 
@@ -63,6 +70,36 @@ def time_bound_proof(
         "signature": key.sign(text).hex(),
         "subscriber_public_key": key.public_key.hex(),
         "proof_time": proof_time,
+    }
+
+
+def make_permit(
+    key: PrivateKey,
+    permit_name: str,
+    allowed_tokens: Sequence[str],
+    chain_id: str,
+    permissions: Sequence[str] = (PERMISSION_WORKERS,),
+) -> dict[str, Any]:
+    """A SNIP-24 query permit signed by ``key``, as Keplr's ``signAmino`` makes one: good
+    on ``chain_id`` for the contracts in ``allowed_tokens`` with ``permissions`` (this
+    contract's ``get_workers`` needs ``workers``, or ``owner``), until ``key``'s account
+    revokes ``permit_name`` (``revoke_permit``). Pass it to ``workers(permit=...)``."""
+    params = PermitParams(
+        permit_name=permit_name,
+        allowed_tokens=list(allowed_tokens),
+        chain_id=chain_id,
+        permissions=list(permissions),
+    )
+    signature = key.sign(permit_sign_doc(params))
+    return {
+        "params": params.model_dump(mode="json"),
+        "signature": {
+            "pub_key": {
+                "type": PUB_KEY_TYPE,
+                "value": base64.b64encode(key.public_key).decode(),
+            },
+            "signature": base64.b64encode(signature).decode(),
+        },
     }
 
 
@@ -275,6 +312,11 @@ class BaseClient(ABC, Generic[R]):
         )
         return self.execute({"set_config": body})
 
+    def revoke_permit(self, permit_name: str) -> R:
+        """Revoke this client's SNIP-24 permits named ``permit_name``: a permit of that
+        name signed by this client's key is refused from the next block on."""
+        return self.execute({"revoke_permit": {"permit_name": permit_name}})
+
     def pause(self) -> R:
         """Stop every non-admin execute (admin only)."""
         return self.execute({"pause": {}})
@@ -380,6 +422,11 @@ def work_reports_page(
     return page, {**filters, "start_after": {"period": last.period, "ip_address": last.ip_address}}
 
 
+def permit_workers_query(permit: Mapping[str, Any], **page: Any) -> dict[str, Any]:
+    """``get_workers`` for the signer of a SNIP-24 ``permit`` (see :func:`make_permit`)."""
+    return {"with_permit": {"permit": dict(permit), "query": {"get_workers": _fields(**page)}}}
+
+
 def workers_query(
     subscriber_key: PrivateKey | None,
     signature: str | None,
@@ -413,3 +460,13 @@ def urls_query(model: str | None, limit: int | None, subscriber: str | None) -> 
 
 def subscribers_query(start_after: str | None, limit: int | None) -> dict[str, Any]:
     return {"get_subscribers": _fields(start_after=start_after, limit=limit)}
+
+
+def endpoints_params(
+    model: str | None, subscriber: str | None, evidence: bool, limit: int | None
+) -> dict[str, str | int]:
+    """The query string of ``GET /v1/endpoints`` (``get_endpoints``)."""
+    params: dict[str, str | int] = _fields(model=model, subscriber=subscriber, limit=limit)
+    if evidence:
+        params["evidence"] = "true"
+    return params

@@ -2,7 +2,7 @@
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -11,8 +11,10 @@ import httpx
 from worker_manager.client._base import (
     BaseClient,
     Message,
+    endpoints_params,
     liveliness_message,
     message_json,
+    permit_workers_query,
     raise_for_answer,
     subscribers_query,
     tx_result,
@@ -28,6 +30,7 @@ from worker_manager.client._exceptions import TransportError, TxRejected
 from worker_manager.client._types import (
     Account,
     Config,
+    Endpoint,
     NodeInfo,
     Queued,
     Subscriber,
@@ -35,6 +38,7 @@ from worker_manager.client._types import (
     TxResult,
     Worker,
     Workers,
+    endpoints_from_json,
 )
 from worker_manager.contract.msg import ChallengeAnswer, WorkReportAnswer, WorkTotalAnswer
 from worker_manager.keys import PrivateKey
@@ -229,10 +233,17 @@ class Client(BaseClient[TxResult]):
         limit: int | None = None,
         legacy_proof: bool = False,
         proof_time: int | None = None,
+        permit: Mapping[str, Any] | None = None,
     ) -> Workers:
         """One page of workers, for a subscriber's proof: made from ``subscriber_key``
         (time-bound, for this node's chain and contract and the current time; the
-        original's replayable proof with ``legacy_proof``), or given."""
+        original's replayable proof with ``legacy_proof``), or given; or for the signer
+        of a SNIP-24 ``permit`` (:func:`make_permit`)."""
+        if permit is not None:
+            page = permit_workers_query(
+                permit, address=address, start_after=start_after, limit=limit
+            )
+            return Workers.model_validate(self.query(page))
         bound_to = None
         if subscriber_key is not None and not legacy_proof:
             info = self.info()
@@ -264,6 +275,22 @@ class Client(BaseClient[TxResult]):
         """URLs of the live workers serving ``model`` (all if None), in the order
         assigned to ``subscriber``."""
         return list(self.query(urls_query(model, limit, subscriber))["urls"])
+
+    def endpoints(
+        self,
+        model: str | None = None,
+        *,
+        subscriber: str | None = None,
+        evidence: bool = False,
+        limit: int | None = None,
+    ) -> list[Endpoint]:
+        """The served workers of ``model`` (all if None), in the order assigned to
+        ``subscriber`` (the order of :meth:`urls`), each with the TLS fingerprints to pin
+        (see :func:`pinned_client`); with ``evidence``, each also carries its attestation
+        report, to check with :func:`verify_endpoint`. Raises :class:`UnexpectedAnswer`
+        for an answer not in the documented shape."""
+        params = endpoints_params(model, subscriber, evidence, limit)
+        return endpoints_from_json(self._call("GET", "/v1/endpoints", params=params))
 
     def config(self) -> Config:
         """The contract's settings."""

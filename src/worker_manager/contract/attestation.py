@@ -38,7 +38,7 @@ from worker_manager.contract.msg import (
 )
 from worker_manager.contract.reports import worker_key_address
 from worker_manager.contract.response import Response
-from worker_manager.contract.serving import NOT_ATTESTED, serving_changed
+from worker_manager.contract.serving import ENDPOINT_UNCHECKED, NOT_ATTESTED, serving_changed
 from worker_manager.contract.state import Config, Worker
 from worker_manager.contract.validate import attestation_report_text, canonical_worker_address
 
@@ -182,15 +182,22 @@ def execute_set_worker_attestation(
     if not by_worker_key and info.sender != worker.payment_wallet:
         raise Unauthorized(info.sender, f"the owner or the worker key of {worker.ip_address}")
     report = attestation_report_text(config, msg.attestation_report)
+    # a new report may bind another certificate: the last endpoint check is moot
     updated = with_verdict(
-        deps, env, info, config, worker.with_changes(attestation_report=report), may_refuse=True
+        deps,
+        env,
+        info,
+        config,
+        worker.with_changes(attestation_report=report, **ENDPOINT_UNCHECKED),
+        may_refuse=True,
     )
     deps.storage.update_worker(
         worker.ip_address, updated.with_changes(updated_height=env.block.height)
     )
-    if (updated.attestation_status, updated.attested_index) != (
+    if (updated.attestation_status, updated.attested_index, updated.endpoint_status) != (
         worker.attestation_status,
         worker.attested_index,
+        worker.endpoint_status,
     ):
         serving_changed(deps)
     return Response.of(

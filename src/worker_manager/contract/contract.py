@@ -2,7 +2,15 @@
 
 from typing import assert_never
 
-from worker_manager.contract import admin, attestation, queries, reports, workers
+from worker_manager.contract import (
+    admin,
+    attestation,
+    endpoints,
+    permit,
+    queries,
+    reports,
+    workers,
+)
 from worker_manager.contract.auth import load_config
 from worker_manager.contract.deps import Deps, Env, MessageInfo, QueryDeps
 from worker_manager.contract.error import AlreadyInstantiated, Paused
@@ -14,6 +22,7 @@ from worker_manager.contract.msg import (
     ExecuteMsg,
     GetAttestationPolicy,
     GetConfig,
+    GetEndpoints,
     GetLivelinessChallenge,
     GetModels,
     GetSubscribers,
@@ -28,12 +37,14 @@ from worker_manager.contract.msg import (
     ProposeAdmin,
     QueryAnswer,
     QueryMsg,
+    RecordEndpointChecks,
     RegisterWorker,
     RemoveSubscriber,
     RemoveWorker,
     ReportLiveliness,
     ReportWork,
     ReverifyWorkers,
+    RevokePermit,
     SetAttestationPolicy,
     SetConfig,
     SetWorkerAddress,
@@ -44,6 +55,7 @@ from worker_manager.contract.msg import (
     SetWorkerWallet,
     SudoMsg,
     Unpause,
+    WithPermit,
     runs_while_paused,
 )
 from worker_manager.contract.response import Response
@@ -127,6 +139,8 @@ def execute(deps: Deps, env: Env, info: MessageInfo, msg: ExecuteMsg) -> Respons
             return admin.execute_pause(deps, info, config, paused=True)
         case Unpause():
             return admin.execute_pause(deps, info, config, paused=False)
+        case RevokePermit():
+            return permit.execute_revoke_permit(deps, env, info, msg)
         case _:
             assert_never(msg)
 
@@ -136,6 +150,8 @@ def sudo(deps: Deps, env: Env, msg: SudoMsg) -> Response:
     match msg:
         case EpochTick():
             return reports.sudo_epoch_tick(deps, env)
+        case RecordEndpointChecks():
+            return endpoints.sudo_record_endpoint_checks(deps, env, msg)
         case _:
             assert_never(msg)
 
@@ -151,6 +167,8 @@ def query_answer(deps: QueryDeps, env: Env, msg: QueryMsg) -> QueryAnswer:
             return queries.query_models(deps)
         case GetUrls():
             return queries.query_urls(deps, msg)
+        case GetEndpoints():
+            return endpoints.query_endpoints(deps, msg)
         case GetConfig():
             return queries.query_config(deps)
         case GetSubscribers():
@@ -165,6 +183,8 @@ def query_answer(deps: QueryDeps, env: Env, msg: QueryMsg) -> QueryAnswer:
             return reports.query_work_reports(deps, msg)
         case GetWorkTotals():
             return reports.query_work_totals(deps, msg)
+        case WithPermit():
+            return permit.query_with_permit(deps, env, msg)
         case _:
             assert_never(msg)
 

@@ -132,6 +132,14 @@ class Storage(Protocol):
 
     def insert_work_report(self, report: WorkReport) -> None: ...
 
+    def is_permit_revoked(self, account: str, permit_name: str) -> bool:
+        """Whether ``account`` revoked its SNIP-24 permits named ``permit_name``."""
+        ...
+
+    def revoke_permit(self, account: str, permit_name: str, height: int) -> None:
+        """Record the revocation at ``height`` (the caller checks it is not recorded yet)."""
+        ...
+
 
 class QueryStorage(Storage, Protocol):
     """Point access plus the ordered and aggregate reads that queries need."""

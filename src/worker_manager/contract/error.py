@@ -301,3 +301,25 @@ class InvalidConfig(InvalidField):
     """A config value is out of range or inconsistent."""
 
     code = "invalid_config"
+
+
+class PermitRefused(ContractError):
+    """A SNIP-24 query permit that does not apply here: another chain, another contract,
+    or without the permission the query needs (``reason`` says which)."""
+
+    code = "permit_refused"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PermitRevoked(PermitRefused):
+    """The permit's signer revoked permits of this name (``revoke_permit``)."""
+
+    code = "permit_revoked"
+
+    def __init__(self, permit_name: str, account: str) -> None:
+        super().__init__(f"permit {permit_name!r} was revoked by its signer {account}")
+        self.permit_name = permit_name
+        self.account = account

@@ -7,9 +7,9 @@ refused (CosmWasm's ``deny_unknown_fields``), types are strict (no ``"1"`` for
 """
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from worker_manager.contract.error import InvalidMessage, UnknownMessage
 from worker_manager.contract.json_text import check_json, load_json
@@ -29,6 +29,11 @@ DEFAULT_WORK_TOTALS_LIMIT = 1000
 MAX_WORK_TOTALS_LIMIT = 10_000
 #: One work report holds at most this many subscriber lines.
 MAX_USAGE_LINES = 1000
+#: SNIP-24 permits: the longest ``permit_name``, and the most items (and characters
+#: each) in ``allowed_tokens`` or ``permissions``.
+MAX_PERMIT_NAME_CHARS = 256
+MAX_PERMIT_ITEMS = 100
+MAX_PERMIT_ITEM_CHARS = 256
 
 RegistrationModeName = Literal["admin", "open"]
 
@@ -245,6 +250,21 @@ class Unpause(Message):
     """Resume after ``pause``. Sender: the admin."""
 
 
+# --- execute: anyone -------------------------------------------------------
+
+PermitName = Annotated[str, Field(min_length=1, max_length=MAX_PERMIT_NAME_CHARS)]
+
+
+class RevokePermit(Message):
+    """Revoke the sender's SNIP-24 query permits named ``permit_name``: from then on a
+    permit of that name signed by the sender's key is refused. Sender: anyone, for its
+    own permits only. A repeat is harmless. Runs while paused (a leaked permit must
+    always be revocable). ``padding`` is ignored (SNIP-20 wallets may send it)."""
+
+    permit_name: PermitName
+    padding: str | None = None
+
+
 ExecuteMsg = (
     RegisterWorker
     | SetWorkerWallet
@@ -266,6 +286,7 @@ ExecuteMsg = (
     | ReverifyWorkers
     | Pause
     | Unpause
+    | RevokePermit
 )
 
 EXECUTE_MESSAGES: dict[str, type[ExecuteMsg]] = {
@@ -289,6 +310,7 @@ EXECUTE_MESSAGES: dict[str, type[ExecuteMsg]] = {
     "reverify_workers": ReverifyWorkers,
     "pause": Pause,
     "unpause": Unpause,
+    "revoke_permit": RevokePermit,
 }
 
 #: Messages the admin may send while the contract is paused.
@@ -305,9 +327,14 @@ ADMIN_MESSAGES: tuple[type[ExecuteMsg], ...] = (
     Unpause,
 )
 
-#: What still runs while the contract is paused: the admin's messages, and
-#: workers proving they are alive (a pause must not make every worker stale).
-ALLOWED_WHILE_PAUSED: tuple[type[ExecuteMsg], ...] = (*ADMIN_MESSAGES, ReportLiveliness)
+#: What still runs while the contract is paused: the admin's messages, workers
+#: proving they are alive (a pause must not make every worker stale), and revoking a
+#: permit (queries still run while paused, so a leaked permit must stay revocable).
+ALLOWED_WHILE_PAUSED: tuple[type[ExecuteMsg], ...] = (
+    *ADMIN_MESSAGES,
+    ReportLiveliness,
+    RevokePermit,
+)
 
 
 def runs_while_paused(msg: Message) -> bool:
@@ -357,6 +384,19 @@ class GetUrls(Message):
 
     model: str | None = None
     subscriber: str | None = None
+    limit: int | None = None
+
+
+class GetEndpoints(Message):
+    """The served workers of ``model``, in ``get_u_r_ls``'s assignment order, each URL with
+    what a client needs to pin it: the SHA-256 of the TLS certificate (and of its key)
+    the node saw it serve, matching the certificate bound into its quote, and the
+    attestation summary. With ``evidence``, each also carries its attestation report,
+    so a client can verify it itself (``verify_endpoint``). Public."""
+
+    model: str | None = None
+    subscriber: str | None = None
+    evidence: bool = False
     limit: int | None = None
 
 
@@ -417,11 +457,81 @@ class GetWorkTotals(Message):
     limit: int | None = None
 
 
+PermitItem = Annotated[str, Field(max_length=MAX_PERMIT_ITEM_CHARS)]
+PermitItems = Annotated[list[PermitItem], Field(max_length=MAX_PERMIT_ITEMS)]
+
+
+class PermitParams(Message):
+    """What a SNIP-24 permit grants: the contracts (``allowed_tokens``), the chain and the
+    permissions, under a name its signer may revoke."""
+
+    permit_name: PermitName
+    allowed_tokens: PermitItems
+    chain_id: Annotated[str, Field(max_length=MAX_PERMIT_ITEM_CHARS)]
+    permissions: PermitItems
+
+
+class PermitPubKey(Message):
+    """The signer's key, as Keplr gives it: ``type`` ``tendermint/PubKeySecp256k1`` and
+    ``value`` the 33-byte compressed key in base64."""
+
+    type: Annotated[str, Field(max_length=64)]
+    value: Annotated[str, Field(max_length=128)]
+
+
+class PermitSignature(Message):
+    """``signature``: the 64-byte compact secp256k1 signature, base64, over the sha256 of
+    the permit's amino sign doc (:func:`~worker_manager.contract.permit.permit_sign_doc`)."""
+
+    pub_key: PermitPubKey
+    signature: Annotated[str, Field(max_length=256)]
+
+
+class Permit(Message):
+    """A SNIP-24 query permit, as secret-toolkit and Keplr's ``signAmino`` make them."""
+
+    params: PermitParams
+    signature: PermitSignature
+
+
+class PermitGetWorkers(Message):
+    """``get_workers`` inside ``with_permit``: the permit's signer is the subscriber, so
+    it carries no proof of its own. Needs the ``workers`` (or ``owner``) permission."""
+
+    address: str | None = None
+    start_after: str | None = None
+    limit: int | None = None
+
+
+PermitQueryMsg = PermitGetWorkers
+
+#: The queries a permit may carry (``with_permit``'s ``query``), by wire name.
+PERMIT_QUERY_MESSAGES: dict[str, type[PermitQueryMsg]] = {"get_workers": PermitGetWorkers}
+
+
+class WithPermit(Message):
+    """Run ``query`` (one of :data:`PERMIT_QUERY_MESSAGES`) for the signer of ``permit``
+    (SNIP-24). The permit must name this chain and this contract, hold the permission
+    the query needs, verify, and not be revoked by its signer. Never answered from the
+    cache."""
+
+    permit: Permit
+    query: PermitQueryMsg
+
+    @field_validator("query", mode="before")
+    @classmethod
+    def _inner_query(cls, value: Any) -> Any:
+        if isinstance(value, Message):
+            return value
+        return _parse_value(value, PERMIT_QUERY_MESSAGES, "with_permit query")
+
+
 QueryMsg = (
     GetWorkers
     | GetWorker
     | GetModels
     | GetUrls
+    | GetEndpoints
     | GetConfig
     | GetSubscribers
     | GetLivelinessChallenge
@@ -429,6 +539,7 @@ QueryMsg = (
     | GetWorkerAddresses
     | GetWorkReports
     | GetWorkTotals
+    | WithPermit
 )
 
 QUERY_MESSAGES: dict[str, type[QueryMsg]] = {
@@ -437,6 +548,7 @@ QUERY_MESSAGES: dict[str, type[QueryMsg]] = {
     "get_models": GetModels,
     "get_u_r_ls": GetUrls,
     "get_urls": GetUrls,
+    "get_endpoints": GetEndpoints,
     "get_config": GetConfig,
     "get_subscribers": GetSubscribers,
     "get_liveliness_challenge": GetLivelinessChallenge,
@@ -444,6 +556,7 @@ QUERY_MESSAGES: dict[str, type[QueryMsg]] = {
     "get_worker_addresses": GetWorkerAddresses,
     "get_work_reports": GetWorkReports,
     "get_work_totals": GetWorkTotals,
+    "with_permit": WithPermit,
 }
 
 
@@ -455,9 +568,30 @@ class EpochTick(Message):
     the ante refuses it from the network like any unknown message."""
 
 
-SudoMsg = EpochTick
+class EndpointObservation(Message):
+    """What the node saw at one worker's URL: the SHA-256 (hex) of the certificate it
+    served and of that certificate's SubjectPublicKeyInfo, or why it could not connect."""
 
-SUDO_MESSAGES: dict[str, type[SudoMsg]] = {"epoch_tick": EpochTick}
+    ip_address: Annotated[str, Field(max_length=300)]
+    url: Annotated[str, Field(max_length=2048)]
+    certificate_sha256: Annotated[str, Field(pattern="^[0-9a-f]{64}$")] | None = None
+    spki_sha256: Annotated[str, Field(pattern="^[0-9a-f]{64}$")] | None = None
+    error: Annotated[str, Field(max_length=512)] | None = None
+
+
+class RecordEndpointChecks(Message):
+    """The node records what it saw at workers' TLS endpoints (only the node sends it):
+    the contract compares each with the certificate bound into the worker's quote."""
+
+    checks: Annotated[list[EndpointObservation], Field(max_length=1000)]
+
+
+SudoMsg = EpochTick | RecordEndpointChecks
+
+SUDO_MESSAGES: dict[str, type[SudoMsg]] = {
+    "epoch_tick": EpochTick,
+    "record_endpoint_checks": RecordEndpointChecks,
+}
 
 
 # --- answers ---------------------------------------------------------------
@@ -503,6 +637,44 @@ class ModelsAnswer(Answer):
 
 class UrlsAnswer(Answer):
     urls: list[str]
+
+
+class EndpointAttestationAnswer(Answer):
+    """The attestation verdict of an endpoint's worker, in short."""
+
+    status: str
+    tcb_status: str | None
+    measurement_label: str | None
+    binding: str | None
+    verified_at: int | None
+    collateral_sha256: str | None
+    policy_sha256: str | None
+
+
+class EndpointEvidenceAnswer(Answer):
+    """What a client needs to verify an endpoint's worker itself: its report, as registered,
+    and which collateral the node verified it with."""
+
+    attestation_report: str
+    collateral_sha256: str | None
+
+
+class EndpointAnswer(Answer):
+    url: str
+    ip_address: str
+    worker_type: str
+    #: How the quote binds a TLS certificate ("secretvm_tls:spki" or
+    #: "secretvm_tls:certificate"), or None: nothing bound, so nothing to pin.
+    tls_binding: str | None
+    certificate_sha256: str | None
+    spki_sha256: str | None
+    endpoint_checked_at: int | None
+    attestation: EndpointAttestationAnswer | None
+    evidence: EndpointEvidenceAnswer | None
+
+
+class EndpointsAnswer(Answer):
+    endpoints: list[EndpointAnswer]
 
 
 class ConfigAnswer(Answer):
@@ -581,6 +753,7 @@ QueryAnswer = (
     | WorkerAnswer
     | ModelsAnswer
     | UrlsAnswer
+    | EndpointsAnswer
     | ConfigAnswer
     | SubscribersAnswer
     | ChallengeAnswer

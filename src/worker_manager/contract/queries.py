@@ -21,6 +21,7 @@ from worker_manager.contract.msg import (
     GetWorker,
     GetWorkers,
     ModelsAnswer,
+    PermitGetWorkers,
     SubscriberAnswer,
     SubscribersAnswer,
     UrlsAnswer,
@@ -92,6 +93,13 @@ def query_workers(deps: QueryDeps, env: Env, msg: GetWorkers) -> WorkersAnswer:
         proof_time=msg.proof_time,
         env=env,
     )
+    return workers_page(deps, config, msg)
+
+
+def workers_page(
+    deps: QueryDeps, config: Config, msg: GetWorkers | PermitGetWorkers
+) -> WorkersAnswer:
+    """A page of ``get_workers`` for a subscriber already checked (by proof or permit)."""
     limit = _limit(msg.limit, DEFAULT_WORKERS_LIMIT, MAX_WORKERS_LIMIT)
     start_after = None
     if msg.start_after:
@@ -134,20 +142,26 @@ class UrlsRanking:
     limit: int
 
     def answer(self, subscriber: str | None) -> UrlsAnswer:
+        return UrlsAnswer(urls=list(self.ranked(subscriber)))
+
+    def ranked(self, subscriber: str | None) -> dict[str, str]:
+        """Up to ``limit`` distinct URLs in assignment order, each with the address of the
+        first worker ranked there."""
         # NumPy ranks; loaded when a node first ranks, not by every tool that parses messages
         from worker_manager.contract.assignment import bucket_of
 
         bucket = bucket_of(subscriber or "")
         live, limit = self.live, self.limit
+        found: dict[str, str] = {}
         for depth in (limit, len(live)):  # workers sharing a URL are rare: look deeper only then
-            urls: list[str] = []
+            found = {}
             for worker in live.top(bucket, depth):
                 url = worker.url or render_url_template(self.url_template, worker.ip_address)
-                if url not in urls:
-                    urls.append(url)
-                    if len(urls) == limit:
-                        return UrlsAnswer(urls=urls)
-        return UrlsAnswer(urls=urls)
+                if url not in found:
+                    found[url] = worker.ip_address
+                    if len(found) == limit:
+                        return found
+        return found
 
 
 def urls_ranking(deps: QueryDeps, msg: GetUrls) -> UrlsRanking:

@@ -1,8 +1,9 @@
 """What ``get_models`` and ``get_u_r_ls`` serve, and why a worker is not served.
 
 A worker is served when it is live (see :mod:`.liveliness`), not paused by its
-owner, and its attestation verdict is ``valid`` (or ``unchecked``, when the
-admin set no policy), recent enough when the policy asks for re-attestation.
+owner, its attestation verdict is ``valid`` (or ``unchecked``, when the
+admin set no policy), recent enough when the policy asks for re-attestation, and
+the node's last check of its TLS endpoint did not fail (see :mod:`.endpoints`).
 """
 
 from worker_manager.contract.deps import Deps, QueryDeps
@@ -16,6 +17,15 @@ NOT_ATTESTED = "not_attested"
 #: ``min_attested_index`` under a policy that asks for no re-attestation: any
 #: verification counts, but a policy exists (so ``not_attested`` is not served).
 ANY_AGE = -(2**62)
+#: The endpoint check that keeps a worker served (None, never checked, does too).
+ENDPOINT_OK = "ok"
+#: A worker's endpoint fields once its URL or report changed: the last check is moot.
+ENDPOINT_UNCHECKED: dict[str, str | None] = {"endpoint_status": None, "endpoint_check": None}
+
+
+def endpoint_served(endpoint_status: str | None) -> bool:
+    """Whether the node's last check of the worker's endpoint lets it be served."""
+    return endpoint_status is None or endpoint_status == ENDPOINT_OK
 
 
 def served_statuses(min_attested: int | None) -> frozenset[str]:
@@ -50,6 +60,8 @@ def not_served_because(
         reasons.append(f"attestation_{worker.attestation_status}")
     elif floor is not None and (worker.attested_index or 0) < floor:
         reasons.append("attestation_too_old")
+    if not endpoint_served(worker.endpoint_status):
+        reasons.append(f"endpoint_{worker.endpoint_status}")
     return reasons
 
 

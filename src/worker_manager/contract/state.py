@@ -102,6 +102,11 @@ class Worker:
     attested_index: int | None = None
     #: The full verdict (JSON), shown by get_worker.
     attestation_verdict: str | None = None
+    #: The node's last check of its TLS endpoint against the certificate bound into its
+    #: quote: None (never checked, or nothing bound), "ok", "mismatch" or "unreachable";
+    #: only None and "ok" are served. ``endpoint_check`` is that check's canonical JSON.
+    endpoint_status: str | None = None
+    endpoint_check: str | None = None
 
     def with_changes(self, **changes: Any) -> Self:
         return replace(self, **changes)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from worker_manager.contract.assignment import RankingIndex
-from worker_manager.contract.serving import attested_floor, served_statuses
+from worker_manager.contract.serving import attested_floor, endpoint_served, served_statuses
 from worker_manager.contract.state import (
     Config,
     LivelinessState,
@@ -47,6 +47,8 @@ class _State:
     workers: dict[str, Worker] = field(default_factory=dict)
     subscribers: dict[str, Subscriber] = field(default_factory=dict)
     reports: dict[tuple[str, int], WorkReport] = field(default_factory=dict)
+    #: (account, permit name) -> the height it was revoked at
+    revoked_permits: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 class MemoryStorage:
@@ -145,6 +147,7 @@ class MemoryStorage:
                 (floor := attested_floor(min_attested_index)) is None
                 or (w.attested_index is not None and w.attested_index >= floor)
             )
+            and endpoint_served(w.endpoint_status)
         )
 
     def serving_types(self, min_index: int, min_attested_index: int | None) -> list[str]:
@@ -183,6 +186,17 @@ class MemoryStorage:
             k for k in sorted(self._state.subscribers) if start_after is None or k > start_after
         ]
         return [self._state.subscribers[k] for k in keys[:limit]]
+
+    # revoked permits ------------------------------------------------------------
+
+    def is_permit_revoked(self, account: str, permit_name: str) -> bool:
+        return (account, permit_name) in self._state.revoked_permits
+
+    def revoke_permit(self, account: str, permit_name: str, height: int) -> None:
+        key = (account, permit_name)
+        if key in self._state.revoked_permits:
+            raise LookupError(f"permit {permit_name!r} of {account} is revoked already")
+        self._state.revoked_permits[key] = height
 
     # work reports ---------------------------------------------------------------
 

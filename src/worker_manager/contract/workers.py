@@ -29,7 +29,7 @@ from worker_manager.contract.msg import (
     SetWorkerWallet,
 )
 from worker_manager.contract.response import Response
-from worker_manager.contract.serving import serving_changed
+from worker_manager.contract.serving import ENDPOINT_UNCHECKED, serving_changed
 from worker_manager.contract.state import Config, RegistrationMode, Worker
 from worker_manager.contract.validate import (
     attestation_report_text,
@@ -151,7 +151,11 @@ def execute_set_worker_address(
             raise WorkerExists(new_address)
         deps.storage.update_worker(
             worker.ip_address,
-            worker.with_changes(ip_address=new_address, updated_height=env.block.height),
+            worker.with_changes(
+                ip_address=new_address,
+                updated_height=env.block.height,
+                **ENDPOINT_UNCHECKED,  # its URL may have moved with the address
+            ),
         )
         serving_changed(deps)
     return Response.of(
@@ -188,7 +192,8 @@ def execute_set_worker_url(deps: Deps, env: Env, info: MessageInfo, msg: SetWork
     url = http_url(msg.url) if msg.url is not None else None
     if url != worker.url:  # a repeat changes nothing, not even the query caches
         deps.storage.update_worker(
-            worker.ip_address, worker.with_changes(url=url, updated_height=env.block.height)
+            worker.ip_address,
+            worker.with_changes(url=url, updated_height=env.block.height, **ENDPOINT_UNCHECKED),
         )
         serving_changed(deps)
     return Response.of(

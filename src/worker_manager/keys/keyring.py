@@ -11,6 +11,13 @@ The node home's ``keyring/`` holds ``<name>.json`` files (mode 0600, directory
 - AEAD: AES-256-GCM with a random 12-byte nonce; the clear fields are the
   associated data, so editing the address or name in a file makes decryption fail.
 
+With ``backend="os"`` the sealed secret (the same scrypt + AES-256-GCM envelope,
+so the passphrase still opens it) goes to the operating system's keyring instead
+(:mod:`worker_manager.keys.os_keyring`, needing the optional ``keyring`` package);
+the file keeps the clear fields and says where the secret is (``storage``), so
+:meth:`Keyring.list` still needs no passphrase and :meth:`Keyring.get` finds a key
+wherever it was stored, whatever backend the :class:`Keyring` was made with.
+
 The passphrase is always passed in by the caller; this module reads no
 environment variable and prompts for nothing. Example::
 
@@ -56,6 +63,11 @@ _SUFFIX: Final = ".json"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _KIND_MNEMONIC: Final = "mnemonic"
 _KIND_PRIVATE_KEY: Final = "private_key"
+#: Where a key's sealed secret lives: in its file, or in the OS keyring.
+BACKEND_FILE: Final = "file"
+BACKEND_OS: Final = "os"
+BACKENDS: Final = (BACKEND_FILE, BACKEND_OS)
+_SEALED_FIELDS: Final = ("kdf", "cipher", "ciphertext")
 
 
 class KeyringError(Exception):
@@ -106,6 +118,22 @@ class CorruptKeyFile(KeyringError):
         self.reason = reason
 
 
+class OsKeyringUnavailable(KeyringError):
+    """The ``keyring`` package is missing, or has no working backend on this system."""
+
+
+class SecretMissing(KeyringError):
+    """A key's file points at an OS keyring entry that is not there."""
+
+    def __init__(self, name: str, service: str, username: str) -> None:
+        super().__init__(
+            f"the secret of key {name!r} is not in this OS keyring (service {service!r}, "
+            f"entry {username!r}): it was removed there, or the key was added on another "
+            "machine or account"
+        )
+        self.name = name
+
+
 class NoMnemonic(KeyringError):
     """The key was imported as a raw private key, so there is no mnemonic to show."""
 
@@ -123,6 +151,8 @@ class KeyInfo:
     public_key: bytes
     has_mnemonic: bool
     hd_path: str | None
+    #: where the sealed secret is: ``file`` (the key's file) or ``os`` (the OS keyring)
+    backend: str = BACKEND_FILE
 
 
 def validate_key_name(name: str) -> str:
@@ -151,16 +181,31 @@ class Keyring:
 
     ``scrypt_n`` is the KDF cost for keys added from now on (a power of two,
     at least 2**10; lower it only in tests). Reading uses the cost stored in
-    each file.
+    each file. ``backend`` is where keys added from now on keep their sealed
+    secret: ``file`` or ``os`` (the OS keyring, service :attr:`os_service`).
     """
 
-    def __init__(self, directory: Path | str, *, scrypt_n: int = DEFAULT_SCRYPT_N) -> None:
+    def __init__(
+        self,
+        directory: Path | str,
+        *,
+        scrypt_n: int = DEFAULT_SCRYPT_N,
+        backend: str = BACKEND_FILE,
+    ) -> None:
         if scrypt_n < MIN_SCRYPT_N or scrypt_n > MAX_SCRYPT_N or scrypt_n & (scrypt_n - 1):
             raise ValueError(
                 f"scrypt_n must be a power of two between {MIN_SCRYPT_N} and {MAX_SCRYPT_N}"
             )
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown keyring backend {backend!r}: use file or os")
         self.directory = Path(directory)
         self.scrypt_n = scrypt_n
+        self.backend = backend
+
+    @property
+    def os_service(self) -> str:
+        """The OS keyring service this keyring's ``os`` keys are stored under."""
+        return f"worker-manager:{self.directory.expanduser().resolve()}"
 
     def __repr__(self) -> str:
         return f"Keyring({str(self.directory)!r})"
@@ -217,6 +262,7 @@ class Keyring:
             public_key=key.public_key,
             has_mnemonic=kind == _KIND_MNEMONIC,
             hd_path=stored_path,
+            backend=self.backend,
         )
         header: dict[str, Any] = {
             "version": FILE_VERSION,
@@ -240,9 +286,36 @@ class Keyring:
         secret_key = _kdf(passphrase, salt, self.scrypt_n, SCRYPT_R, SCRYPT_P)
         plaintext = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         ciphertext = AESGCM(secret_key).encrypt(nonce, plaintext, aad)
-        document = {**header, "kdf": kdf, "cipher": cipher, "ciphertext": _b64(ciphertext)}
-        self._write_new(path, name, json.dumps(document, indent=2) + "\n")
+        sealed = {"kdf": kdf, "cipher": cipher, "ciphertext": _b64(ciphertext)}
+        if self.backend == BACKEND_OS:
+            self._add_to_os(path, name, header, sealed)
+        else:
+            self._write_new(path, name, json.dumps({**header, **sealed}, indent=2) + "\n")
         return info
+
+    def _add_to_os(
+        self, path: Path, name: str, header: dict[str, Any], sealed: dict[str, Any]
+    ) -> None:
+        """The sealed secret into the OS keyring, then the file that points at it."""
+        from worker_manager.keys.os_keyring import OsKeyring
+
+        self._ensure_directory()
+        if path.exists():
+            raise KeyExists(name)
+        # a fresh entry name each time: a failed or raced add never touches another's entry
+        storage = {
+            "backend": BACKEND_OS,
+            "service": self.os_service,
+            "username": f"{name}:{os.urandom(6).hex()}",
+        }
+        store = OsKeyring(storage["service"])
+        store.set(storage["username"], json.dumps(sealed, separators=(",", ":")))
+        try:
+            self._write_new(path, name, json.dumps({**header, "storage": storage}, indent=2) + "\n")
+        except BaseException:
+            with contextlib.suppress(KeyringError):
+                store.delete(storage["username"])
+            raise
 
     def _write_new(self, path: Path, name: str, text: str) -> None:
         self._ensure_directory()
@@ -286,8 +359,19 @@ class Keyring:
                 os.close(fd)
 
     def delete(self, name: str) -> None:
-        """Remove a key file; raises :class:`KeyNotFound` if there is none."""
+        """Remove a key file, and its OS keyring entry if it has one; raises
+        :class:`KeyNotFound` if there is none, :class:`OsKeyringUnavailable` (and
+        removes nothing) if its entry cannot be reached."""
         path = self._path(name)
+        try:
+            _, document = self._load(name)
+            storage = self._storage(path, document)
+        except CorruptKeyFile:
+            storage = None  # unreadable: nothing to follow, but the file can still go
+        if storage is not None:
+            from worker_manager.keys.os_keyring import OsKeyring
+
+            OsKeyring(storage[0]).delete(storage[1])
         try:
             path.unlink()
         except FileNotFoundError:
@@ -316,6 +400,21 @@ class Keyring:
             raise CorruptKeyFile(path, f"it names key {document.get('name')!r}, not {name!r}")
         return path, document
 
+    @staticmethod
+    def _storage(path: Path, document: dict[str, Any]) -> tuple[str, str] | None:
+        """The (service, user name) of a key's OS keyring entry; None if its file holds it."""
+        storage = document.get("storage")
+        if storage is None:
+            return None
+        if (
+            not isinstance(storage, dict)
+            or storage.get("backend") != BACKEND_OS
+            or not isinstance(storage.get("service"), str)
+            or not isinstance(storage.get("username"), str)
+        ):
+            raise CorruptKeyFile(path, f"unknown storage {storage!r}")
+        return storage["service"], storage["username"]
+
     def _info(self, path: Path, document: dict[str, Any]) -> KeyInfo:
         try:
             public_key = bytes.fromhex(document["public_key"])
@@ -338,6 +437,7 @@ class Keyring:
             public_key=public_key,
             has_mnemonic=kind == _KIND_MNEMONIC,
             hd_path=hd_path if isinstance(hd_path, str) else None,
+            backend=BACKEND_FILE if self._storage(path, document) is None else BACKEND_OS,
         )
 
     def show(self, name: str) -> KeyInfo:
@@ -357,9 +457,29 @@ class Keyring:
             infos.append(self.show(name))
         return infos
 
+    def _sealed(self, path: Path, name: str, document: dict[str, Any]) -> dict[str, Any]:
+        """The file's document with its sealed fields, fetched from the OS keyring if there."""
+        storage = self._storage(path, document)
+        if storage is None:
+            return document
+        from worker_manager.keys.os_keyring import OsKeyring
+
+        service, username = storage
+        text = OsKeyring(service).get(username)
+        if text is None:
+            raise SecretMissing(name, service, username)
+        try:
+            sealed = json.loads(text)
+        except json.JSONDecodeError:
+            sealed = None
+        if not isinstance(sealed, dict):
+            raise CorruptKeyFile(path, f"its OS keyring entry {username!r} is not a sealed key")
+        return {**document, **{k: sealed.get(k) for k in _SEALED_FIELDS}}
+
     def _decrypt(self, name: str, passphrase: str) -> tuple[KeyInfo, dict[str, Any]]:
         path, document = self._load(name)
         info = self._info(path, document)
+        document = self._sealed(path, name, document)
         try:
             kdf = document["kdf"]
             cipher = document["cipher"]

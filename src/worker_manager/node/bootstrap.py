@@ -68,6 +68,10 @@ def build_node(settings: Settings, *, clock: Clock | None = None, migrate: bool 
             block_interval_s=settings.block_interval_ms / 1000,
             max_staleness_s=settings.max_staleness_ms / 1000,
             max_tx_bytes=settings.max_tx_bytes,
+            endpoint_checks=settings.endpoint_checks,
+            endpoint_check_interval_s=settings.endpoint_check_interval_s,
+            endpoint_check_timeout_s=settings.endpoint_check_timeout_s,
+            endpoint_check_concurrency=settings.endpoint_check_concurrency,
         )
     except Exception:
         store.close()

@@ -18,6 +18,7 @@ from worker_manager.contract import Api, Coin, ContractError
 from worker_manager.node.ante import AnteContext, CheckState
 from worker_manager.node.chain import ChainState, ForeignSeed, NodeNotInitialised
 from worker_manager.node.clock import Clock
+from worker_manager.node.endpoint_checker import EndpointChecker
 from worker_manager.node.examiner import Examiner
 from worker_manager.node.follower import DEFAULT_MAX_STALENESS_S, HeadFollower
 from worker_manager.node.genesis import SEED_CHECK_KEY, seed_check, write_genesis
@@ -29,6 +30,12 @@ from worker_manager.node.queries import AccountInfo, ChainInfo, QueryService
 from worker_manager.node.state_summary import StateSummaries
 from worker_manager.secret.encryption import X25519KeyPair
 from worker_manager.secret.envelopes import envelope_opener
+from worker_manager.settings import (
+    DEFAULT_ENDPOINT_CHECK_CONCURRENCY,
+    DEFAULT_ENDPOINT_CHECK_INTERVAL_S,
+    DEFAULT_ENDPOINT_CHECK_TIMEOUT_S,
+    EndpointCheckMode,
+)
 from worker_manager.store import SchemaError, Store
 from worker_manager.tx import MAX_TX_BYTES
 from worker_manager.tx.records import BlockRecord, TxRecord
@@ -99,6 +106,10 @@ class Node:
         block_interval_s: float = DEFAULT_INTERVAL_S,
         max_tx_bytes: int = MAX_TX_BYTES,
         max_staleness_s: float = DEFAULT_MAX_STALENESS_S,
+        endpoint_checks: EndpointCheckMode = "auto",
+        endpoint_check_interval_s: float = DEFAULT_ENDPOINT_CHECK_INTERVAL_S,
+        endpoint_check_timeout_s: float = DEFAULT_ENDPOINT_CHECK_TIMEOUT_S,
+        endpoint_check_concurrency: int = DEFAULT_ENDPOINT_CHECK_CONCURRENCY,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -134,6 +145,18 @@ class Node:
         self.state_summaries = StateSummaries(store)
         self.follower = HeadFollower(
             store, self.chain, forget=check_state.forget, max_staleness_s=max_staleness_s
+        )
+        #: Started by ``serve``; "auto" checks once an attestation policy exists.
+        self.endpoint_checker = EndpointChecker(
+            store,
+            enabled=lambda: (
+                endpoint_checks == "on"
+                or (endpoint_checks == "auto" and chain.head.policy is not None)
+            ),
+            record=self.pipeline.record_endpoint_checks,
+            interval_s=endpoint_check_interval_s,
+            timeout_s=endpoint_check_timeout_s,
+            concurrency=endpoint_check_concurrency,
         )
         self.queries = QueryService(
             store,
@@ -258,6 +281,7 @@ class Node:
     def close(self) -> None:
         """Stop ticking and following, commit what is queued, and stop making blocks.
         The store stays open."""
+        self.endpoint_checker.stop()
         self.follower.stop()
         self.pipeline.close()
 

@@ -24,7 +24,13 @@ from typing import Any
 
 from worker_manager.contract import Api, Coin
 from worker_manager.contract.attestation import examines_reports, reports_to_examine
-from worker_manager.contract.msg import EpochTick, parse_execute
+from worker_manager.contract.msg import (
+    EndpointObservation,
+    EpochTick,
+    RecordEndpointChecks,
+    SudoMsg,
+    parse_execute,
+)
 from worker_manager.contract.validate import canonical_address
 from worker_manager.node.ante import (
     CODE_MEMPOOL_FULL,
@@ -219,19 +225,27 @@ class TxPipeline:
 
     def tick(self) -> TxOutcome:
         """Mark the current epoch as up (a sudo tx of the node) and wait for its block."""
+        return self._sudo(EpochTick(), {"epoch_tick": {}})
+
+    def record_endpoint_checks(self, checks: Sequence[EndpointObservation]) -> TxOutcome:
+        """Record what the endpoint checker saw (a sudo tx of the node); wait for its block."""
+        msg = RecordEndpointChecks(checks=list(checks))
+        return self._sudo(msg, {"record_endpoint_checks": msg.model_dump(mode="json")})
+
+    def _sudo(self, msg: SudoMsg, msg_json: dict[str, Any]) -> TxOutcome:
         contract_address = self._chain.identity.contract_address
         tx = PendingTx(
             hash=_internal_hash(
                 "sudo",
                 contract_address,
-                "epoch_tick",
+                next(iter(msg_json)),
                 origin=self._origin,
                 nonce=self._next_nonce(),
                 time_ns=self._clock.now_ns(),
             ),
             kind="sudo",
             sender=contract_address,
-            calls=(ContractCall(msg=EpochTick(), msg_json={"epoch_tick": {}}),),
+            calls=(ContractCall(msg=msg, msg_json=msg_json),),
         )
         self.producer.submit(tx)
         return tx.future.result()

@@ -4,7 +4,7 @@
 (its ``serving_version``); ``get_u_r_ls`` depends on the subscriber only through
 its bucket, so every subscriber of a bucket shares one ready answer. The
 liveliness challenge and a ``get_workers`` with a time-bound proof depend on the
-clock and are never cached.
+clock and are never cached; nor is a ``with_permit`` query (its signer may revoke it).
 """
 
 from worker_manager.contract.assignment import bucket_of
@@ -14,6 +14,7 @@ from worker_manager.contract.msg import (
     GetUrls,
     GetWorkers,
     QueryMsg,
+    WithPermit,
 )
 from worker_manager.node.cache import Scope
 
@@ -24,6 +25,8 @@ def cache_scope(msg: QueryMsg) -> tuple[Scope | None, bytes | None]:
         return None, None
     if isinstance(msg, GetWorkers) and msg.proof_time is not None:
         return None, None  # the proof's window closes with the clock, not with a block
+    if isinstance(msg, WithPermit):
+        return None, None  # each permit is checked afresh: revoked, it must fail at once
     if isinstance(msg, GetModels):
         return Scope.SERVING, b"\\x00get_models"
     if isinstance(msg, GetUrls):

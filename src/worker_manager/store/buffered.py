@@ -49,6 +49,8 @@ class _Layer:
     owned: dict[str, int] = field(default_factory=dict)
     subscribers: dict[str, Subscriber | None] = field(default_factory=dict)
     work_reports: dict[tuple[str, int], WorkReport] = field(default_factory=dict)
+    #: (account, permit name) -> the height it was revoked at
+    revoked_permits: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -59,6 +61,7 @@ class _Layer:
             and not self.workers
             and not self.subscribers
             and not self.work_reports
+            and not self.revoked_permits
         )
 
     def put_worker(self, ip_address: str, worker: Worker | None, before: Worker | None) -> None:
@@ -86,6 +89,7 @@ class _Layer:
             other.owned[wallet] = other.owned.get(wallet, 0) + change
         other.subscribers.update(self.subscribers)
         other.work_reports.update(self.work_reports)
+        other.revoked_permits.update(self.revoked_permits)
 
 
 class BufferedStorage:
@@ -102,6 +106,7 @@ class BufferedStorage:
         self._db_work_reports: dict[tuple[str, int], bool] = {}
         self._db_workers: dict[str, Worker | None] = {}
         self._db_subscribers: dict[str, Subscriber | None] = {}
+        self._db_revoked: dict[tuple[str, str], bool] = {}
         self._db_owned: dict[str, int] = {}
 
     # tx boundaries ----------------------------------------------------------
@@ -247,6 +252,21 @@ class BufferedStorage:
     def remove_subscriber(self, public_key: str) -> None:
         self._tx.subscribers[public_key] = None
 
+    # revoked permits --------------------------------------------------------
+
+    def is_permit_revoked(self, account: str, permit_name: str) -> bool:
+        key = (account, permit_name)
+        if key in self._tx.revoked_permits or key in self._block.revoked_permits:
+            return True
+        if key not in self._db_revoked:
+            self._db_revoked[key] = self._base.is_permit_revoked(account, permit_name)
+        return self._db_revoked[key]
+
+    def revoke_permit(self, account: str, permit_name: str, height: int) -> None:
+        if self.is_permit_revoked(account, permit_name):
+            raise LookupError(f"permit {permit_name!r} of {account} is revoked already")
+        self._tx.revoked_permits[(account, permit_name)] = height
+
     # flush ------------------------------------------------------------------
 
     def _existing_workers(self, addresses: list[str]) -> set[str]:
@@ -274,12 +294,14 @@ class BufferedStorage:
         self._flush_workers(block.workers)
         self._flush_subscribers(block.subscribers)
         self._base.insert_work_reports(list(block.work_reports.values()))
+        self._base.revoke_permits([(a, n, h) for (a, n), h in block.revoked_permits.items()])
         self._block = _Layer()
         self._db_config = MISSING
         self._db_liveliness = MISSING
         self._db_policy = MISSING
         self._db_workers.clear()
         self._db_subscribers.clear()
+        self._db_revoked.clear()
         self._db_owned.clear()
         self._db_work_reports.clear()
 

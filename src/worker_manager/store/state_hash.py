@@ -18,6 +18,7 @@ from worker_manager.store.tables import (
     accounts,
     contract_state,
     metadata,
+    revoked_permits,
     subscribers,
     work_reports,
     work_usage,
@@ -30,7 +31,16 @@ STATE_TABLES: tuple[Table, ...] = tuple(
     table
     for table in metadata.sorted_tables
     if table
-    in (contract_state, workers, worker_reports, subscribers, work_reports, work_usage, accounts)
+    in (
+        contract_state,
+        workers,
+        worker_reports,
+        subscribers,
+        work_reports,
+        work_usage,
+        revoked_permits,
+        accounts,
+    )
 )
 
 

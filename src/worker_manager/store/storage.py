@@ -17,13 +17,14 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     tuple_,
     update,
 )
 
 from worker_manager.contract.assignment import RankingIndex
-from worker_manager.contract.serving import attested_floor, served_statuses
+from worker_manager.contract.serving import ENDPOINT_OK, attested_floor, served_statuses
 from worker_manager.contract.state import (
     Config,
     LivelinessState,
@@ -39,6 +40,7 @@ from worker_manager.contract.state import (
 from worker_manager.store.fast import PointQuery
 from worker_manager.store.tables import (
     contract_state,
+    revoked_permits,
     subscribers,
     work_reports,
     work_usage,
@@ -68,6 +70,12 @@ _GET_WORKER_BY_KEY = (
     .where(workers.c.worker_public_key == bindparam("key"))
 )
 _GET_SUBSCRIBER = select(subscribers).where(subscribers.c.public_key == bindparam("key"))
+_IS_PERMIT_REVOKED = select(revoked_permits.c.revoked_height).where(
+    and_(
+        revoked_permits.c.account == bindparam("account"),
+        revoked_permits.c.permit_name == bindparam("permit_name"),
+    )
+)
 _GET_STATE = select(contract_state.c.value).where(contract_state.c.key == bindparam("key"))
 _HAS_WORK_REPORT = select(work_reports.c.period).where(
     and_(
@@ -98,6 +106,8 @@ def worker_from_row(row: Mapping[Any, Any]) -> Worker:
         attestation_reasons=tuple(r for r in row["attestation_reasons"].split(",") if r),
         attested_index=row["attested_index"],
         attestation_verdict=row["attestation_verdict"],
+        endpoint_status=row["endpoint_status"],
+        endpoint_check=row["endpoint_check"],
     )
 
 
@@ -121,6 +131,8 @@ def worker_values(worker: Worker) -> dict[str, Any]:
         "attestation_status": worker.attestation_status,
         "attestation_reasons": ",".join(worker.attestation_reasons),
         "attested_index": worker.attested_index,
+        "endpoint_status": worker.endpoint_status,
+        "endpoint_check": worker.endpoint_check,
     }
 
 
@@ -301,6 +313,7 @@ class SqlStorage:
             workers.c.last_seen_index >= min_index,
             workers.c.paused == False,  # noqa: E712
             workers.c.attestation_status.in_(sorted(served_statuses(min_attested_index))),
+            or_(workers.c.endpoint_status.is_(None), workers.c.endpoint_status == ENDPOINT_OK),
         )
         floor = attested_floor(min_attested_index)
         if floor is not None:
@@ -362,6 +375,25 @@ class SqlStorage:
             Subscriber(r["public_key"], r["added_height"])
             for r in self._conn.execute(query).mappings()
         ]
+
+    # revoked permits ------------------------------------------------------
+
+    def is_permit_revoked(self, account: str, permit_name: str) -> bool:
+        found = self._conn.execute(
+            _IS_PERMIT_REVOKED, {"account": account, "permit_name": permit_name}
+        )
+        return found.first() is not None
+
+    def revoke_permit(self, account: str, permit_name: str, height: int) -> None:
+        self.revoke_permits([(account, permit_name, height)])
+
+    def revoke_permits(self, rows: list[tuple[str, str, int]]) -> None:
+        """Record revocations (account, permit name, height) in one statement."""
+        if rows:
+            self._conn.execute(
+                insert(revoked_permits),
+                [{"account": a, "permit_name": n, "revoked_height": h} for a, n, h in rows],
+            )
 
     # work reports ---------------------------------------------------------
 

@@ -70,6 +70,8 @@ workers = Table(
     Column("attestation_status", String(16), nullable=False, server_default="unchecked"),
     Column("attestation_reasons", Text, nullable=False, server_default=""),
     Column("attested_index", BigInteger, nullable=True),
+    Column("endpoint_status", String(16), nullable=True),
+    Column("endpoint_check", Text, nullable=True),
     Index("ix_workers_payment_wallet", "payment_wallet", "ip_address"),
     Index("ix_workers_worker_type", "worker_type", "ip_address"),
     Index("ix_workers_serving", "worker_type", "last_seen_index"),
@@ -116,6 +118,15 @@ subscribers = Table(
     metadata,
     Column("public_key", key_text(66), primary_key=True),
     Column("added_height", BigInteger, nullable=False),
+)
+
+#: SNIP-24 permits revoked by their signer (``revoke_permit``): one row per (account, name).
+revoked_permits = Table(
+    "revoked_permits",
+    metadata,
+    Column("account", key_text(100), primary_key=True),
+    Column("permit_name", key_text(256), primary_key=True),
+    Column("revoked_height", BigInteger, nullable=False),
 )
 
 #: Accounts that have sent a transaction: the next sequence and the key they sign with.
