@@ -24,9 +24,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.postgres, for the PostgreSQL server
 
-from bench import _reads, _references, _report, _scale, _writes  # noqa: E402
+from bench import _dashboard, _reads, _references, _report, _scale, _writes  # noqa: E402
 
-SECTIONS = ("references", "reads", "liveliness", "registration", "scale")
+SECTIONS = ("references", "reads", "liveliness", "registration", "scale", "dashboard")
 
 
 def _machine() -> str:
@@ -142,6 +142,9 @@ def main(argv: list[str] | None = None) -> None:
     if "scale" in wanted:
         step(f"scale curve at {args.scale}")
         results["scale"] = _scale.scale_curve(args.scale, seconds, connections)
+    if "dashboard" in wanted:
+        step(f"dashboard pages at {args.workers:,} workers")
+        results["dashboard"] = _dashboard.dashboard(args.workers, 20 if args.quick else 200)
     step("etcd: durable puts and reads")
     results["references"].update(_references.etcd_runs(seconds, connections, value_bytes=100))
     results["meta"]["elapsed_s"] = round(time.perf_counter() - started, 1)

@@ -14,12 +14,17 @@ from worker_manager.node import Node
 
 class ServerThread:
     def __init__(
-        self, node: Node, *, front_door: bool = True, tx_limiter: RateLimiter | None = None
+        self,
+        node: Node,
+        *,
+        front_door: bool = True,
+        tx_limiter: RateLimiter | None = None,
+        metrics: bool = True,
     ) -> None:
         if front_door:
-            app: Any = create_app(node, tx_limiter=tx_limiter)
+            app: Any = create_app(node, tx_limiter=tx_limiter, metrics=metrics)
         else:
-            app = create_api(node, tx_limiter=tx_limiter)
+            app = create_api(node, tx_limiter=tx_limiter, metrics=metrics)
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -49,6 +49,14 @@ EndpointCheckMode = Literal["auto", "on", "off"]
 DEFAULT_ENDPOINT_CHECK_INTERVAL_S = 60
 DEFAULT_ENDPOINT_CHECK_TIMEOUT_S = 5
 DEFAULT_ENDPOINT_CHECK_CONCURRENCY = 16
+#: The collateral refresher ([collateral]): with a PCCS URL (empty: never fetch), fetch a
+#: platform's bundle this long before its nextUpdate, look every interval, warn this long
+#: before a bundle ends with no fresh one.
+DEFAULT_COLLATERAL_REFRESH_BEFORE_S = 7 * 86_400
+DEFAULT_COLLATERAL_CHECK_INTERVAL_S = 3600
+DEFAULT_COLLATERAL_WARN_BEFORE_S = 3 * 86_400
+#: The dashboard's pages refresh themselves this often (seconds; 0: never).
+DEFAULT_DASHBOARD_REFRESH_S = 10
 
 #: The ``WM_*`` variables that override a key of config.toml, and the key (table, name).
 ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
@@ -125,6 +133,18 @@ class Settings:
     endpoint_check_interval_s: int = DEFAULT_ENDPOINT_CHECK_INTERVAL_S
     endpoint_check_timeout_s: int = DEFAULT_ENDPOINT_CHECK_TIMEOUT_S
     endpoint_check_concurrency: int = DEFAULT_ENDPOINT_CHECK_CONCURRENCY
+    #: ``GET /metrics`` and the request latency it reports ([metrics] enabled).
+    metrics_enabled: bool = True
+    #: ``[collateral]``: the PCCS to refresh Intel collateral from ("" never fetches).
+    collateral_pccs_url: str = ""
+    collateral_refresh_before_s: int = DEFAULT_COLLATERAL_REFRESH_BEFORE_S
+    collateral_check_interval_s: int = DEFAULT_COLLATERAL_CHECK_INTERVAL_S
+    collateral_warn_before_s: int = DEFAULT_COLLATERAL_WARN_BEFORE_S
+    #: ``[dashboard]``: the pages at / and /dashboard/*, the operator token ("": the one
+    #: kept in secrets/dashboard.token) and how often the pages refresh themselves.
+    dashboard_enabled: bool = True
+    dashboard_token: str = ""
+    dashboard_refresh_s: int = DEFAULT_DASHBOARD_REFRESH_S
 
     @property
     def config_path(self) -> Path:
@@ -173,4 +193,12 @@ class Settings:
             endpoint_check_interval_s=config.endpoints.interval_s,
             endpoint_check_timeout_s=config.endpoints.timeout_s,
             endpoint_check_concurrency=config.endpoints.concurrency,
+            metrics_enabled=config.metrics.enabled,
+            collateral_pccs_url=config.collateral.pccs_url,
+            collateral_refresh_before_s=config.collateral.refresh_before_s,
+            collateral_check_interval_s=config.collateral.check_interval_s,
+            collateral_warn_before_s=config.collateral.warn_before_s,
+            dashboard_enabled=config.dashboard.enabled,
+            dashboard_token=config.dashboard.token,
+            dashboard_refresh_s=config.dashboard.refresh_s,
         )

@@ -26,6 +26,10 @@ from pydantic_settings import (
 from worker_manager.settings import (
     CONFIG_FILE,
     DEFAULT_BLOCK_INTERVAL_MS,
+    DEFAULT_COLLATERAL_CHECK_INTERVAL_S,
+    DEFAULT_COLLATERAL_REFRESH_BEFORE_S,
+    DEFAULT_COLLATERAL_WARN_BEFORE_S,
+    DEFAULT_DASHBOARD_REFRESH_S,
     DEFAULT_ENDPOINT_CHECK_CONCURRENCY,
     DEFAULT_ENDPOINT_CHECK_INTERVAL_S,
     DEFAULT_ENDPOINT_CHECK_TIMEOUT_S,
@@ -103,6 +107,38 @@ class EndpointsTable(Table):
     concurrency: int = Field(default=DEFAULT_ENDPOINT_CHECK_CONCURRENCY, ge=1, le=1024)
 
 
+class CollateralTable(Table):
+    #: The PCCS (or Intel PCS) to refresh Intel collateral from; empty: never fetch.
+    pccs_url: str = ""
+    refresh_before_s: int = Field(
+        default=DEFAULT_COLLATERAL_REFRESH_BEFORE_S, ge=60, le=90 * 86_400
+    )
+    check_interval_s: int = Field(default=DEFAULT_COLLATERAL_CHECK_INTERVAL_S, ge=10, le=86_400)
+    warn_before_s: int = Field(default=DEFAULT_COLLATERAL_WARN_BEFORE_S, ge=0, le=90 * 86_400)
+
+    @field_validator("pccs_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        url = url.strip()
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("must be empty or an http:// or https:// URL")
+        return url
+
+
+class MetricsTable(Table):
+    #: ``GET /metrics`` in Prometheus' text format (false: 404, and no latency timing).
+    enabled: bool = True
+
+
+class DashboardTable(Table):
+    #: The pages at / and /dashboard/* (false: none of them exist).
+    enabled: bool = True
+    #: The operator token the /dashboard/* pages ask for; empty: a random one the node
+    #: keeps in secrets/dashboard.token.
+    token: str = Field(default="", max_length=256)
+    refresh_s: int = Field(default=DEFAULT_DASHBOARD_REFRESH_S, ge=0, le=3600)
+
+
 class NodeConfig(BaseSettings):
     """``config.toml`` with the ``WM_*`` overrides applied: what :meth:`Settings.load` reads."""
 
@@ -115,6 +151,9 @@ class NodeConfig(BaseSettings):
     node: NodeTable = Field(default_factory=NodeTable)
     limits: LimitsTable = Field(default_factory=LimitsTable)
     endpoints: EndpointsTable = Field(default_factory=EndpointsTable)
+    metrics: MetricsTable = Field(default_factory=MetricsTable)
+    collateral: CollateralTable = Field(default_factory=CollateralTable)
+    dashboard: DashboardTable = Field(default_factory=DashboardTable)
 
 
 class EnvironSource(PydanticBaseSettingsSource):

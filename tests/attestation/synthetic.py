@@ -171,12 +171,18 @@ class TestPki:
         """The test root, as ``verify_attestation_with_root_ca`` wants it."""
         return self.root.public_bytes(serialization.Encoding.DER)
 
-    def _crl(self, issuer: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> bytes:
+    def _crl(
+        self,
+        issuer: x509.Certificate,
+        key: ec.EllipticCurvePrivateKey,
+        start: dt.datetime = WINDOW_START,
+        end: dt.datetime = WINDOW_END,
+    ) -> bytes:
         crl = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(issuer.subject)
-            .last_update(WINDOW_START)
-            .next_update(WINDOW_END)
+            .last_update(start)
+            .next_update(end)
             .add_extension(x509.CRLNumber(1), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()),
@@ -187,9 +193,15 @@ class TestPki:
         return crl.public_bytes(serialization.Encoding.DER)
 
     def collateral_json(
-        self, *, tcb_status: str | None = None, advisory_ids: tuple[str, ...] = ()
+        self,
+        *,
+        tcb_status: str | None = None,
+        advisory_ids: tuple[str, ...] = (),
+        start: dt.datetime = WINDOW_START,
+        end: dt.datetime = WINDOW_END,
     ) -> str:
-        """A bundle in dcap-qvl's layout, valid from WINDOW_START to WINDOW_END.
+        """A bundle in dcap-qvl's layout, valid from ``start`` (default WINDOW_START) to
+        ``end`` (default WINDOW_END): issue dates, ``thisUpdate`` and ``nextUpdate``.
 
         ``tcb_status``/``advisory_ids``, when given, replace every platform TCB
         level's status and advisories (so the quote's level has them).
@@ -198,8 +210,8 @@ class TestPki:
         tcb_info = json.loads(template["tcb_info"])
         qe_identity = json.loads(template["qe_identity"])
         for document in (tcb_info, qe_identity):
-            document["issueDate"] = _iso(WINDOW_START)
-            document["nextUpdate"] = _iso(WINDOW_END)
+            document["issueDate"] = _iso(start)
+            document["nextUpdate"] = _iso(end)
         if tcb_status is not None:
             for level in tcb_info["tcbLevels"]:
                 level["tcbStatus"] = tcb_status
@@ -209,8 +221,8 @@ class TestPki:
         return json.dumps(
             {
                 "pck_crl_issuer_chain": _pem(self.pck_ca, self.root),
-                "root_ca_crl": self._crl(self.root, self.root_key).hex(),
-                "pck_crl": self._crl(self.pck_ca, self.pck_ca_key).hex(),
+                "root_ca_crl": self._crl(self.root, self.root_key, start, end).hex(),
+                "pck_crl": self._crl(self.pck_ca, self.pck_ca_key, start, end).hex(),
                 "tcb_info_issuer_chain": _pem(self.tcb, self.root),
                 "tcb_info": tcb_text,
                 "tcb_info_signature": raw_signature(self.tcb_key, tcb_text.encode()).hex(),

@@ -1,5 +1,6 @@
 """The report_data binding rules: our worker_key rule and SecretVM's TLS rule."""
 
+import dataclasses
 import datetime as dt
 import hashlib
 
@@ -51,6 +52,34 @@ def test_test_vector_and_its_definition() -> None:
     assert expected_report_data(BINDING, gpu=False).hex() == VECTOR_FIRST_HALF + "00" * 32
     assert expected_report_data(BINDING, gpu=True).hex() == VECTOR_FIRST_HALF + VECTOR_GPU_HALF
     assert gpu_nonce(first).hex() == VECTOR_GPU_HALF
+
+
+#: The same fields binding a TLS key too (``v2``): pinned like the first vector.
+TLS_KEY = bytes([0x22]) * 32
+VECTOR_TLS_FIRST_HALF = "98209948d2a68d9b173014dca4d2db051675657a314e4d363f6eca83e55344f7"
+
+
+def test_the_tls_form_adds_the_key_under_its_own_tag() -> None:
+    """``v2`` = the v1 fields under another tag, then the TLS key's SHA-256: a v1 quote
+    never passes for a v2 one, nor the reverse."""
+    first = hashlib.sha256(
+        lp(b"worker-manager/register/v2")
+        + lp(b"secret-4")
+        + lp(BINDING.worker_pubkey)
+        + lp(BINDING.payment_wallet.encode())
+        + lp(BINDING.challenge)
+        + lp(TLS_KEY)
+    ).digest()
+    with_tls = dataclasses.replace(BINDING, tls_spki_sha256=TLS_KEY)
+    assert first.hex() == VECTOR_TLS_FIRST_HALF
+    assert expected_report_data(with_tls, gpu=False).hex() == VECTOR_TLS_FIRST_HALF + "00" * 32
+    check_worker_key_binding(expected_report_data(with_tls, gpu=False), with_tls, gpu=False)
+    with pytest.raises(AttestationError):
+        check_worker_key_binding(expected_report_data(BINDING, gpu=False), with_tls, gpu=False)
+    with pytest.raises(AttestationError):
+        check_worker_key_binding(expected_report_data(with_tls, gpu=False), BINDING, gpu=False)
+    with pytest.raises(ValueError, match="32 bytes"):
+        dataclasses.replace(BINDING, tls_spki_sha256=bytes(31))
 
 
 def test_length_prefixes_keep_field_boundaries() -> None:

@@ -76,8 +76,14 @@ def test_the_quick_benchmark_measures_and_judges_everything(tmp_path: Path) -> N
         assert point["database_mb"] > 0
         assert point["non_2xx"] == 0
 
+    for engine in ("sqlite", "postgresql"):
+        run = results["dashboard"][engine]
+        assert run["workers"] == 1000
+        assert all(page["requests"] > 0 and page["p99_ms"] > 0 for page in run["pages"].values())
+
     judged = {row["name"]: row for row in results["targets"]}
-    assert len(judged) == 13  # 3 liveliness, 4 reads, 3 per engine on the scale curve
+    # 3 liveliness, 4 reads, 3 per engine on the scale curve, 1 per engine for the dashboard
+    assert len(judged) == 15
     assert all(isinstance(row["met"], bool) for row in judged.values())
     table = (out / "latest.md").read_text()
     for name in judged:

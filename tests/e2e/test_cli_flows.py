@@ -360,3 +360,63 @@ def test_permits_through_the_cli(node: RunningNode) -> None:
         assert result.returncode == 2, result.stderr
         assert result.stderr.startswith(f"error: {names}"), result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_report_data_commits_to_the_nodes_chain_challenge_key_wallet_and_certificate(
+    node: RunningNode, tmp_path: Path
+) -> None:
+    """``attestation report-data``: what a worker's TD must put in its quote, recomputed
+    here from the fields it names; with a certificate, the v2 form binding its key."""
+    from tests.client.servers import self_signed
+    from worker_manager.attestation import WorkerKeyBinding, expected_report_data
+
+    chain_id = str(node.info["chain_id"])
+    worker_key = OTHER.public_key.hex()
+    plain = json.loads(
+        run(
+            node, "attestation", "report-data", "--wallet", OWNER.address,
+            "--worker-key", worker_key, "-o", "json",
+        ).stdout
+    )  # fmt: skip
+    binding = WorkerKeyBinding(
+        chain_id=chain_id,
+        worker_pubkey=bytes.fromhex(worker_key),
+        payment_wallet=OWNER.address,
+        challenge=bytes.fromhex(plain["challenge"]),
+    )
+    assert plain["binding"] == "worker_key"
+    assert plain["report_data"] == expected_report_data(binding, gpu=False).hex()
+    now = httpx.get(f"{node.url}/v1/liveliness/challenge").json()
+    assert now["epoch"] > plain["epoch"] or now["challenge"] == plain["challenge"]
+
+    tls = self_signed(tmp_path, "worker")
+    bound = json.loads(
+        run(
+            node, "attestation", "report-data", "--wallet", OWNER.address,
+            "--worker-key", "other", "--certificate", str(tls.certfile), "--gpu", "-o", "json",
+        ).stdout
+    )  # fmt: skip
+    with_tls = WorkerKeyBinding(
+        chain_id=chain_id,
+        worker_pubkey=bytes.fromhex(worker_key),  # "other" names the same key in the keyring
+        payment_wallet=OWNER.address,
+        challenge=bytes.fromhex(bound["challenge"]),
+        tls_spki_sha256=bytes.fromhex(tls.spki_sha256),
+    )
+    assert bound["binding"] == "worker_key:tls"
+    assert bound["report_data"] == expected_report_data(with_tls, gpu=True).hex()
+    text = run(
+        node, "attestation", "report-data", "--wallet", OWNER.address, "--worker-key", worker_key
+    ).stdout
+    assert len(text.strip()) == 128
+
+    for bad in (
+        ["--worker-key", "no-such-key"],
+        ["--worker-key", worker_key, "--certificate", str(tls.certfile),
+         "--certificate-from-url", "https://127.0.0.1:1"],
+        ["--worker-key", worker_key, "--certificate", str(tmp_path / "missing.pem")],
+    ):  # fmt: skip
+        refused = run(
+            node, "attestation", "report-data", "--wallet", OWNER.address, *bad, check=False
+        )
+        assert refused.returncode == 2, refused.stderr

@@ -23,12 +23,12 @@ from starlette.routing import Route
 
 from tests.attestation.synthetic import HEADER_LEN, TestPki
 from tests.client.servers import Tls, self_signed, serve
-from tests.conftest import ADMIN, register_msg
+from tests.conftest import ADMIN, CHAIN_ID, OWNER, key, register_msg
 from tests.contract.test_attestation import IN_WINDOW, SEED, policy
 from tests.helpers import data, ex
 from tests.server_thread import ServerThread
 from tests.synthetic_node import trusting_node
-from worker_manager.attestation import MemoryCollateralStore
+from worker_manager.attestation import MemoryCollateralStore, WorkerKeyBinding, expected_report_data
 from worker_manager.attestation.decode import encode_envelope
 from worker_manager.client import (
     Client,
@@ -313,3 +313,85 @@ def test_the_checker_runs_on_its_own_once_a_policy_exists_unless_off(
                 assert worker(node, "10.0.0.5")["served"] is True
     finally:
         node.close()
+
+
+def worker_key_report(
+    node: Node, pki: TestPki, worker_key: str, tls: Tls | None, *, served: Tls
+) -> str:
+    """Our binding: the registration fields (and, with ``tls``, that certificate's key,
+    v2), the certificate the worker serves sent in the envelope."""
+    epoch = node.clock.now_ns() // 10**9 // 60
+    binding = WorkerKeyBinding(
+        chain_id=CHAIN_ID,
+        worker_pubkey=bytes.fromhex(worker_key),
+        payment_wallet=OWNER,
+        challenge=HostApi(SEED).liveliness_challenge(epoch),
+        tls_spki_sha256=None if tls is None else bytes.fromhex(tls.spki_sha256),
+    )
+    quote = pki.quote(expected_report_data(binding, gpu=False))
+    return encode_envelope(quote, tls_certificate_pem=served.pem)
+
+
+def test_our_worker_key_binding_pins_the_tls_key_too(
+    node: Node, pki: TestPki, tmp_path: Path
+) -> None:
+    """A ``worker_key`` quote of the v2 form binds the envelope's TLS key: the node checks
+    it like SecretVM's; a v1 quote still verifies, but binds no certificate."""
+    honest, liar, other = (self_signed(tmp_path, n) for n in ("wk-honest", "wk-liar", "wk-x"))
+    with serve(hello("honest"), honest) as honest_url, serve(hello("liar"), other) as liar_url:
+        keys = {
+            ip: key(f"worker {ip}").public_key.hex() for ip in ("10.0.1.1", "10.0.1.2", "10.0.1.3")
+        }
+        pinned = worker_key_report(node, pki, keys["10.0.1.1"], honest, served=honest)
+        quote = bytes.fromhex(json.loads(pinned)["tdx_quote"])
+        ex(node, ADMIN, {"set_attestation_policy": {"policy": policy(quote)}})
+        for ip, report, url in (
+            ("10.0.1.1", pinned, honest_url),
+            (
+                "10.0.1.2",
+                worker_key_report(node, pki, keys["10.0.1.2"], liar, served=liar),
+                liar_url,
+            ),
+            (
+                "10.0.1.3",
+                worker_key_report(node, pki, keys["10.0.1.3"], None, served=honest),
+                f"{honest_url}/v1",
+            ),
+        ):
+            answer = data(
+                ex(
+                    node,
+                    ADMIN,
+                    register_msg(
+                        ip, attestation_report=report, url=url, worker_public_key=keys[ip]
+                    ),
+                )
+            )
+            assert answer["attestation_status"] == "valid", answer
+        bindings = [
+            worker(node, ip)["attestation_verdict"]["binding"] for ip in ("10.0.1.1", "10.0.1.3")
+        ]
+        assert bindings == ["worker_key:tls", "worker_key"]
+        # the liar's quote binds its own key, but its URL serves another certificate
+        assert node.endpoint_checker.check_once() == 2
+        assert worker(node, "10.0.1.2")["not_served_because"] == ["endpoint_mismatch"]
+        by_ip = {e["ip_address"]: e for e in query(node, {"get_endpoints": {}})["endpoints"]}
+        assert set(by_ip) == {"10.0.1.1", "10.0.1.3"}
+        assert by_ip["10.0.1.1"]["tls_binding"] == "worker_key:tls"
+        assert by_ip["10.0.1.1"]["spki_sha256"] == honest.spki_sha256
+        assert by_ip["10.0.1.3"]["tls_binding"] is None  # v1: served, not pinnable
+        with ServerThread(node) as base, Client(base) as client:
+            endpoint = next(
+                e for e in client.endpoints(evidence=True) if e.ip_address == "10.0.1.1"
+            )
+        with pinned_client(endpoint) as pinned_http:
+            assert pinned_http.get("/").json() == {"worker": "honest"}
+        with pytest.raises(EndpointVerificationFailed) as refused:
+            verify_endpoint(
+                endpoint,
+                policy=policy(quote, binding="secretvm_tls", require_fresh_challenge=False),
+                collateral=MemoryCollateralStore([pki.collateral()]),
+                root_ca_der=pki.root_der,
+                now=IN_WINDOW,
+            )
+        assert refused.value.reasons == ("not_verifiable_here",)

@@ -512,7 +512,7 @@ def predict(  # noqa: PLR0911, PLR0912 - one arm per message, as the contract di
                 None if IP_INDEX.get(body["ip_address"]) else "invalid_ip_address",
                 None if WALLET_INDEX.get(body["payment_wallet"]) else "invalid_address",
                 None if TYPE_INDEX.get(body["worker_type"]) else "invalid_worker_type",
-                "invalid_field" if body["attestation_report"] == "" else None,
+                # an empty report registers the worker not_attested (no policy here)
                 "attestation_too_large"
                 if len(body["attestation_report"].encode()) > model.max_attestation_report_bytes
                 else None,

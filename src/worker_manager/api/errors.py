@@ -133,6 +133,9 @@ async def unavailable_handler(request: Request, exc: Exception) -> Response:
     """The database (or something else the node needs) cannot answer now: 503, never a
     500, on every route; the client may try again."""
     assert isinstance(exc, ServiceUnavailable)
+    node = getattr(request.app.state, "node", None)
+    if node is not None:
+        node.metrics.database_error("request")
     if request.url.path.startswith(NATIVE_PREFIXES):
         return problem(HTTPStatus.SERVICE_UNAVAILABLE, "node_unavailable", str(exc))
     from worker_manager.lcd.errors import error_body

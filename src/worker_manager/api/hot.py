@@ -216,6 +216,7 @@ async def _answer(handler: Handler, node: Node, body: bytes, scope: Scope) -> Re
     try:
         return await handler(node, body, scope.get("query_string", b""))
     except ServiceUnavailable as exc:  # the database cannot answer now: never a 500
+        node.metrics.database_error("request")
         return problem(HTTPStatus.SERVICE_UNAVAILABLE, "node_unavailable", str(exc))
 
 

@@ -27,6 +27,7 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from worker_manager.application.errors import Failed
+from worker_manager.logs import setup_logging
 from worker_manager.settings import Settings
 
 log = logging.getLogger("worker_manager")
@@ -63,12 +64,7 @@ def _watch_parent(parent_pid: int) -> None:
 
 def _process_main(settings: Settings, listeners: list[socket.socket], index: int) -> None:
     """A node process: its own logging, then the node served on the parent's sockets."""
-    logging.basicConfig(
-        format=f"%(asctime)s %(levelname)-7s [node {index}] %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger().setLevel(settings.log_level.upper())
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    setup_logging(settings.log_level, process=index, quiet=("alembic",))
     parent = os.getppid()
     threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
     from worker_manager.application.serving import run_node

@@ -23,6 +23,7 @@ from pathlib import Path
 from worker_manager.api import create_app
 from worker_manager.api.rate_limit import RateLimiter
 from worker_manager.api.server import ListenError, bind_listeners, run_server
+from worker_manager.application.dashboard_access import announce_dashboard, dashboard_options
 from worker_manager.application.errors import BadInput, Failed, Unavailable
 from worker_manager.application.homes import DevHome, create_dev_home, load_settings
 from worker_manager.application.processes import serve_processes
@@ -117,6 +118,8 @@ def run_node(settings: Settings, listeners: list[socket.socket], *, migrate: boo
     node.pipeline.ticker.start()
     node.follower.start()
     node.endpoint_checker.start()
+    if node.collateral_refresher is not None:
+        node.collateral_refresher.start()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     # what start-up built (modules, tables, the node) lives as long as the process: out
     # of the collector's full passes, which would otherwise walk it again and again
@@ -124,7 +127,13 @@ def run_node(settings: Settings, listeners: list[socket.socket], *, migrate: boo
     gc.freeze()
     try:
         limiter = RateLimiter(settings.tx_rate_per_client, settings.tx_burst_per_client)
-        run_server(create_app(node, tx_limiter=limiter), listeners, settings)
+        app = create_app(
+            node,
+            tx_limiter=limiter,
+            metrics=settings.metrics_enabled,
+            dashboard=dashboard_options(settings),
+        )
+        run_server(app, listeners, settings)
     finally:
         _close(node)
         log.info("stopped")
@@ -133,6 +142,7 @@ def run_node(settings: Settings, listeners: list[socket.socket], *, migrate: boo
 def run_nodes(settings: Settings, listeners: list[socket.socket], processes: int) -> None:
     """Serve the home with ``processes`` node processes (one: this process itself)."""
     _warn_if_exposed(settings)
+    announce_dashboard(settings, dashboard_options(settings))
     if processes == 1:
         run_node(settings, listeners)
         return

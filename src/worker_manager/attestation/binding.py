@@ -19,6 +19,18 @@ second half doubles as the GPU attestation nonce, which ties the GPU evidence
 to this TD (the same split layout SecretVM uses). :func:`expected_report_data`
 is what the agent calls; the verifier recomputes it from the registration.
 
+A worker that serves its inference endpoint over TLS and wants it pinnable binds
+the certificate too, with the ``v2`` tag and one more field, and sends the
+certificate in its report's envelope (``tls_certificate``)::
+
+    report_data[0:32]  = sha256( LP("worker-manager/register/v2")
+                               || LP(chain_id) || LP(worker_pubkey)
+                               || LP(payment_wallet) || LP(challenge)
+                               || LP(sha256(SPKI DER of the TLS certificate)) )
+
+The verdict then names the binding ``worker_key:tls``; a quote of the first form
+(``worker_key``) still verifies, unpinned.
+
 **secretvm_tls** (SecretVM's). ``report_data[0:32] = sha256(SPKI DER of the
 VM's TLS certificate)``, or, for older images, sha256 of the whole certificate
 DER. ``report_data[32:64]`` is the GPU evidence nonce when GPU evidence is
@@ -37,6 +49,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from worker_manager.attestation.errors import CERTIFICATE_PARSE_ERRORS, AttestationError, Reason
 
 REGISTER_TAG = b"worker-manager/register/v1"
+REGISTER_TLS_TAG = b"worker-manager/register/v2"
 GPU_TAG = b"worker-manager/gpu/v1"
 PUBKEY_LEN = 33
 HALF = 32
@@ -54,20 +67,26 @@ class WorkerKeyBinding:
     worker_pubkey: bytes
     payment_wallet: str
     challenge: bytes
+    #: sha256 of the SPKI DER of the TLS certificate the quote binds too (``v2``), if any
+    tls_spki_sha256: bytes | None = None
 
     def __post_init__(self) -> None:
         if len(self.worker_pubkey) != PUBKEY_LEN or self.worker_pubkey[0] not in (2, 3):
             raise ValueError("worker_pubkey must be a 33-byte compressed secp256k1 key")
+        if self.tls_spki_sha256 is not None and len(self.tls_spki_sha256) != HALF:
+            raise ValueError("tls_spki_sha256 must be 32 bytes")
 
     def registration_digest(self) -> bytes:
         """``report_data[0:32]`` for these fields."""
-        return hashlib.sha256(
-            _lp(REGISTER_TAG)
-            + _lp(self.chain_id.encode())
+        fields = (
+            _lp(self.chain_id.encode())
             + _lp(self.worker_pubkey)
             + _lp(self.payment_wallet.encode())
             + _lp(self.challenge)
-        ).digest()
+        )
+        if self.tls_spki_sha256 is None:
+            return hashlib.sha256(_lp(REGISTER_TAG) + fields).digest()
+        return hashlib.sha256(_lp(REGISTER_TLS_TAG) + fields + _lp(self.tls_spki_sha256)).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +145,11 @@ def tls_key_digests(certificate: x509.Certificate) -> tuple[bytes, bytes]:
     spki = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     whole = certificate.public_bytes(Encoding.DER)
     return hashlib.sha256(spki).digest(), hashlib.sha256(whole).digest()
+
+
+def tls_spki_sha256(certificate_pem_or_der: bytes) -> bytes:
+    """sha256 of the SPKI DER of a certificate (PEM or DER), as ``v2`` binds it."""
+    return tls_key_digests(load_certificate(certificate_pem_or_der))[0]
 
 
 def check_secretvm_binding(report_data: bytes, certificate: x509.Certificate) -> str:

@@ -10,7 +10,7 @@ atomically (temporary file, then rename).
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from worker_manager.attestation.collateral import CollateralBundle
@@ -76,3 +76,12 @@ class WatchedCollateralDirectory:
     def bundles_for(self, fmspc: str, ca: str) -> Sequence[CollateralBundle]:
         """Every bundle held for this key, as the directory holds them now."""
         return self._current().bundles_for(fmspc, ca)
+
+    def __iter__(self) -> Iterator[CollateralBundle]:
+        """Every bundle the directory holds now (every version of every platform)."""
+        return iter(self._current())
+
+    def add(self, bundle: CollateralBundle) -> bool:
+        """Write ``bundle`` into the directory (atomically; False if already held): the
+        collateral refresher's way in, counted at once like an imported bundle."""
+        return DirectoryCollateralStore(self.root).add(bundle)

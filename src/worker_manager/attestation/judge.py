@@ -180,6 +180,8 @@ def _check_binding(
             check_worker_key_binding(report_data, binding, gpu=evidence.has_gpu_evidence)
             if policy.require_fresh_challenge and binding.challenge not in fresh_challenges:
                 raise AttestationError(Reason.STALE_CHALLENGE, "the challenge is not current")
+            if binding.tls_spki_sha256 is not None:
+                return "worker_key:tls"  # the quote binds the envelope's TLS key too
         elif policy.binding == "secretvm_tls":
             if isinstance(binding, SecretVmBinding) and binding.tls_certificate is not None:
                 form = check_secretvm_binding(

@@ -34,10 +34,9 @@ def agent(
 
     if log_level.lower() not in LOG_LEVELS:
         fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}", EXIT_USAGE)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from worker_manager.logs import setup_logging
+
+    setup_logging(log_level, quiet=("httpx",))
     stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:

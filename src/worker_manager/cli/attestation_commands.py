@@ -2,6 +2,7 @@
 and re-verify workers when the policy or the collateral changes."""
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -12,11 +13,14 @@ from worker_manager.cli import inputs
 from worker_manager.cli.client_calls import call
 from worker_manager.cli.common import (
     EXIT_REFUSED,
+    EXIT_USAGE,
     FromOption,
     HomeOption,
     NodeOption,
     Output,
     OutputOption,
+    fail,
+    keyring,
     load_key,
     node_url,
     print_fields,
@@ -26,6 +30,7 @@ from worker_manager.cli.common import (
     workflow,
 )
 from worker_manager.client import Client
+from worker_manager.keys.keyring import KeyringError
 
 app = typer.Typer(
     help="Verify attestation quotes; manage collateral, NVIDIA RIMs and the policy.",
@@ -216,6 +221,102 @@ def policy_show(node: NodeOption = None) -> None:
     """
     with Client(node_url(node)) as client:
         print_json(call(Output.json, lambda: client.query({"get_attestation_policy": {}})))
+
+
+@app.command("report-data")
+def report_data(
+    payment_wallet: Annotated[
+        str, typer.Option("--wallet", help="secret1… the worker registers as its owner.")
+    ],
+    worker_key: Annotated[
+        str,
+        typer.Option(help="The worker key: its public key (33 bytes, hex) or a keyring name."),
+    ],
+    certificate: Annotated[
+        Path | None,
+        typer.Option(help="Bind this TLS certificate's key too (PEM or DER file): v2."),
+    ] = None,
+    certificate_from_url: Annotated[
+        str | None,
+        typer.Option(help="Bind the key of the certificate this https URL serves (v2)."),
+    ] = None,
+    gpu: Annotated[
+        bool,
+        typer.Option("--gpu", help="The quote goes with GPU evidence (second half: its nonce)."),
+    ] = False,
+    home: HomeOption = None,
+    node: NodeOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """The 64 report_data bytes (hex) a worker's TD puts in its quote (worker_key binding).
+
+    They commit to the node's chain id, the worker key, the payment wallet and this
+    epoch's liveliness challenge (read from the node), and with --certificate or
+    --certificate-from-url to that TLS certificate's key, so the node checks and
+    pins the worker's endpoint (binding worker_key:tls). Ask the TD for the quote at
+    once: under require_fresh_challenge a quote is good for about two epochs.
+
+    Example:
+
+      worker-manager attestation report-data --wallet secret1... --worker-key worker1
+        --certificate-from-url https://10.0.0.1:21434
+    """
+    from worker_manager.agent.registration import served_certificate
+    from worker_manager.attestation import WorkerKeyBinding, expected_report_data
+    from worker_manager.attestation.binding import tls_spki_sha256
+    from worker_manager.attestation.errors import AttestationError
+
+    if certificate is not None and certificate_from_url is not None:
+        fail("give --certificate or --certificate-from-url, not both", EXIT_USAGE)
+    wallet = inputs.account(payment_wallet, "--wallet")
+    public_key = _worker_public_key(home, worker_key)
+    tls_key = None
+    try:
+        if certificate is not None:
+            tls_key = tls_spki_sha256(inputs.read_bytes(certificate, "--certificate"))
+        elif certificate_from_url is not None:
+            pem = served_certificate(certificate_from_url)
+            tls_key = tls_spki_sha256(pem.encode())
+    except (AttestationError, OSError, ValueError) as exc:
+        fail(f"cannot read the TLS certificate: {exc}", EXIT_USAGE)
+    with Client(node_url(node)) as client:
+        info = call(output, client.info)
+        challenge = call(output, client.liveliness_challenge)
+    try:
+        binding = WorkerKeyBinding(
+            chain_id=info.chain_id,
+            worker_pubkey=public_key,
+            payment_wallet=wallet,
+            challenge=bytes.fromhex(challenge.challenge),
+            tls_spki_sha256=tls_key,
+        )
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    data = expected_report_data(binding, gpu=gpu).hex()
+    found = {
+        "report_data": data,
+        "binding": "worker_key" if tls_key is None else "worker_key:tls",
+        "challenge": challenge.challenge,
+        "epoch": challenge.epoch,
+        "expires_at": challenge.expires_at,
+    }
+    if output is Output.json:
+        print_json(found)
+    else:
+        sys.stdout.write(data + "\n")
+
+
+def _worker_public_key(home: Path | None, given: str) -> bytes:
+    """33 bytes from hex, or the public key of that keyring key (no passphrase needed)."""
+    if len(given) == 66:
+        try:
+            return bytes.fromhex(given)
+        except ValueError:
+            pass
+    try:
+        return keyring(home).show(given).public_key
+    except KeyringError as exc:
+        fail(f"--worker-key {given}: not a 33-byte public key in hex, nor a key: {exc}", EXIT_USAGE)
 
 
 @app.command()

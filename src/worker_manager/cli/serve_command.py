@@ -4,7 +4,6 @@ The start-up order and the node's life are :mod:`worker_manager.application.serv
 this command parses the options, sets up logging and shows a first run's mnemonic.
 """
 
-import logging
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,6 +23,7 @@ from worker_manager.cli.common import (
     workflow,
 )
 from worker_manager.home import write_secret
+from worker_manager.logs import setup_logging
 from worker_manager.settings import LOG_LEVELS, Settings
 
 if TYPE_CHECKING:
@@ -31,10 +31,9 @@ if TYPE_CHECKING:
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    logging.getLogger().setLevel(level.upper())
-    # Alembic narrates every connection it inspects; its news is in our own log lines.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # JSON lines unless stderr is a terminal; Alembic narrates every connection it
+    # inspects (its news is in our own log lines), so it says warnings only
+    setup_logging(level, quiet=("alembic",))
 
 
 #: Where a first-try home keeps its admin's mnemonic when serve's output is no terminal.

@@ -133,6 +133,7 @@ _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 TLS_BINDING_FORMS: dict[str, PinKind] = {
     "secretvm_tls:spki": "spki",
     "secretvm_tls:certificate": "certificate",
+    "worker_key:tls": "spki",
 }
 
 
@@ -244,7 +245,8 @@ class Endpoint:
     """One served worker's URL with what a client needs to pin it (``get_endpoints``).
 
     ``tls_binding`` says how the worker's quote binds a TLS certificate
-    (``secretvm_tls:spki`` or ``secretvm_tls:certificate``), or None: nothing bound.
+    (``secretvm_tls:spki``, ``secretvm_tls:certificate`` or ``worker_key:tls``), or
+    None: nothing bound.
     ``certificate_sha256`` and ``spki_sha256`` are the SHA-256 (hex) of the DER
     certificate the node saw the URL serve, and of its SubjectPublicKeyInfo, when
     it matched the quote's binding (else None); ``endpoint_checked_at`` is the node's

@@ -96,7 +96,8 @@ def verify_endpoint(
     verdict under another root proves nothing about Intel hardware.
 
     Returns a :class:`VerifiedEndpoint`; raises :class:`EndpointVerificationFailed`
-    listing every failed check (``no_evidence``, ``not_pinnable``,
+    listing every failed check (``no_evidence``, ``not_verifiable_here`` for a
+    ``worker_key:tls`` endpoint, ``not_pinnable``,
     ``verdict_not_valid``, ``binding_mismatch``, ``pin_mismatch``). A policy with
     ``worker_key`` binding raises ValueError, an invalid one PolicyError.
     """
@@ -106,6 +107,15 @@ def verify_endpoint(
         failures.add(
             "no_evidence",
             "the endpoint carries no attestation report: ask get_endpoints with evidence=True",
+        )
+        raise EndpointVerificationFailed(
+            endpoint.url, tuple(failures.reasons), tuple(failures.messages)
+        )
+    if endpoint.tls_binding == "worker_key:tls":
+        failures.add(
+            "not_verifiable_here",
+            "a worker_key:tls quote commits to its registration's challenge, which only the "
+            "registry holds: pin it, or verify a secretvm_tls endpoint",
         )
         raise EndpointVerificationFailed(
             endpoint.url, tuple(failures.reasons), tuple(failures.messages)

@@ -101,6 +101,7 @@ def verify(
             deps.api.liveliness_challenge(epoch),
             deps.api.liveliness_challenge(epoch - 1),
         ),
+        tls_key_sha256=deps.api.tls_key_sha256(worker.attestation_report),
     )
 
 

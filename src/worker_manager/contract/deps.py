@@ -231,11 +231,18 @@ class Api(Protocol):
         payment_wallet: str,
         worker_public_key: str | None,
         fresh_challenges: tuple[bytes, ...],
+        tls_key_sha256: str | None = None,
     ) -> AttestationOutcome:
         """The verdict on a report from the ``evidence`` the node examined before the
         block (``None``: it examined none, the verdict says so) under ``policy`` at block
         time ``now``. Pure: no collateral is read and no signature checked here, so a
-        replay of the log judges the recorded evidence the same way."""
+        replay of the log judges the recorded evidence the same way. ``tls_key_sha256``
+        (of the report's envelope certificate) lets a ``worker_key`` quote bind it too."""
+        ...
+
+    def tls_key_sha256(self, report: str) -> str | None:
+        """Hex sha256 of the SubjectPublicKeyInfo of the TLS certificate in ``report``'s
+        envelope, or None (no envelope, no certificate, unreadable)."""
         ...
 
 

@@ -3,7 +3,9 @@
 A worker's URL is only worth as much as the proof that the machine answering there is
 the attested one. When a worker's quote binds a TLS certificate (SecretVM's binding:
 ``report_data[0:32]`` is the SHA-256 of the certificate's SubjectPublicKeyInfo, or of
-the whole certificate in older images), the node connects to its URL on a schedule and
+the whole certificate in older images; ours, ``worker_key:tls``, hashes the key's
+SHA-256 in with the registration fields, and the certificate travels in the report's
+envelope), the node connects to its URL on a schedule and
 records what it saw with ``record_endpoint_checks`` (a ``sudo`` message, so a replay
 gives the same state). Here the contract compares each observation with the binding
 recorded in the worker's verdict: ``ok`` keeps it served, ``mismatch`` (another
@@ -15,7 +17,7 @@ import json
 from typing import Any
 
 from worker_manager.contract.auth import load_config
-from worker_manager.contract.deps import Deps, Env, QueryDeps
+from worker_manager.contract.deps import Api, Deps, Env, QueryDeps
 from worker_manager.contract.error import InvalidField
 from worker_manager.contract.msg import (
     EndpointAnswer,
@@ -39,7 +41,10 @@ UNREACHABLE = "unreachable"
 TLS_BINDINGS = {
     "secretvm_tls:spki": "spki_sha256",
     "secretvm_tls:certificate": "certificate_sha256",
+    "worker_key:tls": "spki_sha256",
 }
+#: How every TLS binding's name starts, as a verdict's canonical JSON spells it.
+TLS_BINDING_PREFIXES = ("secretvm_tls:", "worker_key:tls")
 
 
 def _verdict(worker: Worker) -> dict[str, Any] | None:
@@ -49,30 +54,33 @@ def _verdict(worker: Worker) -> dict[str, Any] | None:
     return verdict if isinstance(verdict, dict) else None
 
 
-def bound_tls(worker: Worker) -> tuple[str, str] | None:
+def bound_tls(api: Api, worker: Worker) -> tuple[str, str] | None:
     """``(binding, digest hex)``: the certificate digest the worker's verified quote
     commits to, or None when its quote binds no TLS certificate."""
     verdict = _verdict(worker)
     if verdict is None:
         return None
     binding, report_data = verdict.get("binding"), verdict.get("report_data")
+    if binding == "worker_key:tls":  # hashed in with the registration: the envelope's key
+        digest = api.tls_key_sha256(worker.attestation_report)
+        return None if digest is None else (binding, digest)
     if binding not in TLS_BINDINGS or not isinstance(report_data, str) or len(report_data) < 64:
         return None
     return binding, report_data[:64].lower()
 
 
-def endpoint_to_check(config: Config, worker: Worker) -> str | None:
+def endpoint_to_check(api: Api, config: Config, worker: Worker) -> str | None:
     """The URL the node should check for ``worker``: an https URL of a worker whose quote
     binds a TLS certificate; None when there is nothing to check."""
-    if bound_tls(worker) is None:
+    if bound_tls(api, worker) is None:
         return None
     url = worker_url(config, worker)
     return url if url.lower().startswith("https://") else None
 
 
-def _judge(worker: Worker, observation: EndpointObservation) -> tuple[str, str]:
+def _judge(api: Api, worker: Worker, observation: EndpointObservation) -> tuple[str, str]:
     """(status, message) of one observation of a worker whose quote binds a certificate."""
-    bound = bound_tls(worker)
+    bound = bound_tls(api, worker)
     if bound is None:  # pragma: no cover - callers check first
         return MISMATCH, "the quote binds no TLS certificate"
     binding, digest = bound
@@ -101,9 +109,9 @@ def sudo_record_endpoint_checks(deps: Deps, env: Env, msg: RecordEndpointChecks)
         except InvalidField:
             continue
         worker = deps.storage.get_worker(address)
-        if worker is None or endpoint_to_check(config, worker) != observation.url:
+        if worker is None or endpoint_to_check(deps.api, config, worker) != observation.url:
             continue
-        status, message = _judge(worker, observation)
+        status, message = _judge(deps.api, worker, observation)
         check = json.dumps(
             {
                 "certificate_sha256": observation.certificate_sha256,
@@ -144,8 +152,8 @@ def _attestation(worker: Worker) -> EndpointAttestationAnswer:
     )
 
 
-def endpoint_answer(config: Config, worker: Worker, *, evidence: bool) -> EndpointAnswer:
-    bound = bound_tls(worker)
+def endpoint_answer(api: Api, config: Config, worker: Worker, *, evidence: bool) -> EndpointAnswer:
+    bound = bound_tls(api, worker)
     check = json.loads(worker.endpoint_check) if worker.endpoint_check else {}
     pinned = worker.endpoint_status == ENDPOINT_OK and check.get("url") == worker_url(
         config, worker
@@ -181,5 +189,5 @@ def query_endpoints(deps: QueryDeps, msg: GetEndpoints) -> EndpointsAnswer:
     for address in ranking.ranked(msg.subscriber).values():
         worker = deps.storage.get_worker(address)
         if worker is not None:
-            answers.append(endpoint_answer(config, worker, evidence=msg.evidence))
+            answers.append(endpoint_answer(deps.api, config, worker, evidence=msg.evidence))
     return EndpointsAnswer(endpoints=answers)

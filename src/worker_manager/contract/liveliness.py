@@ -78,6 +78,34 @@ def status_of(config: Config, state: LivelinessState, worker: Worker) -> Status:
     return Status.STALE
 
 
+def status_bounds(
+    config: Config, state: LivelinessState
+) -> dict[Status, tuple[int | None, int | None] | None]:
+    """:func:`status_of` as ranges of ``last_seen_index``, for queries over many workers.
+
+    Each status maps to ``(least, greatest)`` (None: unbounded on that side) of the
+    ``last_seen_index`` values that have it, or None when no worker can have it; a
+    worker that never answered (``last_seen_index`` None) is always offline. So a
+    status filter is a range scan of an index, never a pass over every row."""
+    up, grace, offline = state.up_index, config.grace_epochs, config.offline_after_epochs
+    resumed = state.resume_index - 1 if state.resume_index else None
+    live_from = up - min(grace, offline)  # status_of judges offline first
+    stale_from = up - offline
+    if resumed is not None and resumed >= live_from:
+        return {Status.LIVE: (None, None), Status.STALE: None, Status.OFFLINE: None}
+    if resumed is not None and resumed >= stale_from:
+        return {
+            Status.LIVE: (live_from, None),
+            Status.STALE: (None, live_from - 1),
+            Status.OFFLINE: None,
+        }
+    return {
+        Status.LIVE: (live_from, None),
+        Status.STALE: (stale_from, live_from - 1),
+        Status.OFFLINE: (None, stale_from - 1),
+    }
+
+
 def load_step(load: int) -> int:
     return min(load, 100) // LOAD_STEP
 

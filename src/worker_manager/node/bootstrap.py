@@ -6,6 +6,7 @@ from worker_manager.attestation.collateral_dir import WatchedCollateralDirectory
 from worker_manager.attestation.nvidia.rim import MemoryRimStore
 from worker_manager.home import node_seed
 from worker_manager.node.clock import Clock, SystemClock
+from worker_manager.node.collateral_refresh import CollateralRefresher
 from worker_manager.node.examiner import Examiner
 from worker_manager.node.host_api import HostApi
 from worker_manager.node.node import Node
@@ -57,12 +58,25 @@ def build_node(settings: Settings, *, clock: Clock | None = None, migrate: bool 
     from the home's seed, and answers to the contract aliases those clients default to.
     """
     store = open_store(settings, migrate=migrate)
+    clock = clock or SystemClock()
     try:
+        examining = examiner(settings)
+        refresher = None
+        if isinstance(examining.collateral, WatchedCollateralDirectory):
+            refresher = CollateralRefresher(
+                store,
+                clock,
+                examining.collateral,
+                pccs_url=settings.collateral_pccs_url,
+                refresh_before_s=settings.collateral_refresh_before_s,
+                check_interval_s=settings.collateral_check_interval_s,
+                warn_before_s=settings.collateral_warn_before_s,
+            )
         return Node(
             store,
-            clock or SystemClock(),
+            clock,
             api=host_api(settings),
-            examiner=examiner(settings),
+            examiner=examining,
             io_key=node_io_key(node_seed(settings)),
             contract_aliases=CONTRACT_ALIASES,
             block_interval_s=settings.block_interval_ms / 1000,
@@ -72,6 +86,7 @@ def build_node(settings: Settings, *, clock: Clock | None = None, migrate: bool 
             endpoint_check_interval_s=settings.endpoint_check_interval_s,
             endpoint_check_timeout_s=settings.endpoint_check_timeout_s,
             endpoint_check_concurrency=settings.endpoint_check_concurrency,
+            collateral_refresher=refresher,
         )
     except Exception:
         store.close()

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from worker_manager.contract.deps import Api
 from worker_manager.contract.endpoints import endpoint_to_check
 from worker_manager.contract.msg import EndpointObservation
 from worker_manager.contract.state import Config
@@ -43,8 +44,8 @@ log = logging.getLogger(__name__)
 BATCH = 500
 PAGE = 1000
 RETRY_DELAY_S = 0.5
-#: The policy binding under which verdicts may bind a TLS certificate.
-TLS_BINDING = "secretvm_tls"
+#: The policy bindings under which verdicts may bind a TLS certificate.
+TLS_POLICY_BINDINGS = frozenset({"secretvm_tls", "worker_key"})
 #: The first round waits this long after start (the node settles first).
 FIRST_ROUND_DELAY_S = 1.0
 
@@ -123,6 +124,7 @@ class EndpointChecker:
     def __init__(
         self,
         store: Store,
+        api: Api,
         *,
         enabled: Callable[[], bool],
         record: Callable[[Sequence[EndpointObservation]], object],
@@ -131,6 +133,7 @@ class EndpointChecker:
         concurrency: int = DEFAULT_ENDPOINT_CHECK_CONCURRENCY,
     ) -> None:
         self._store = store
+        self._api = api
         self._enabled = enabled
         self._record = record
         self.interval_s = interval_s
@@ -141,11 +144,10 @@ class EndpointChecker:
 
     def targets(self) -> Iterator[Target]:
         """Every worker whose quote binds a TLS certificate and whose URL is https; none
-        unless the policy's binding is ``secretvm_tls`` (then no verdict binds one, and
-        the workers are not read at all)."""
+        without a policy (then no verdict binds one, and the workers are not read)."""
         with self._store.read() as session:
             policy = session.contract.load_attestation_policy()
-        if policy is None or json.loads(policy.json).get("binding") != TLS_BINDING:
+        if policy is None or json.loads(policy.json).get("binding") not in TLS_POLICY_BINDINGS:
             return
         after: str | None = None
         while True:
@@ -153,9 +155,9 @@ class EndpointChecker:
                 config: Config | None = session.contract.load_config()
                 if config is None:
                     return
-                page = session.contract.list_workers(start_after=after, limit=PAGE)
+                page = session.contract.list_tls_bound_workers(start_after=after, limit=PAGE)
             for worker in page.workers:
-                url = endpoint_to_check(config, worker)
+                url = endpoint_to_check(self._api, config, worker)
                 if url is not None:
                     yield Target(worker.ip_address, url, worker.endpoint_check)
             if page.next_start_after is None:

@@ -20,6 +20,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from worker_manager.attestation import AttestationPolicy, Verdict, WorkerKeyBinding
+from worker_manager.attestation.binding import tls_spki_sha256
+from worker_manager.attestation.decode import decode_report
+from worker_manager.attestation.errors import AttestationError
 from worker_manager.attestation.evidence import Evidence
 from worker_manager.attestation.judge import judge, not_examined
 from worker_manager.attestation.policy import PolicyError
@@ -27,6 +30,20 @@ from worker_manager.contract.deps import AttestationOutcome
 from worker_manager.contract.state import StoredPolicy
 
 _INFO = b"worker-manager/liveliness/v1"
+
+
+@lru_cache(maxsize=256)
+def _tls_key_sha256(report: str) -> str | None:
+    """Hex sha256 of the SPKI of the certificate in ``report``'s envelope, if it has one."""
+    if not report.lstrip().startswith("{"):
+        return None  # a bare quote carries no certificate
+    try:
+        bundle = decode_report(report)
+        if bundle.tls_certificate_der is None:
+            return None
+        return tls_spki_sha256(bundle.tls_certificate_der).hex()
+    except AttestationError:
+        return None
 
 
 @lru_cache(maxsize=16)
@@ -65,6 +82,9 @@ class HostApi:
             reattest_every_epochs=policy.reattest_every_epochs,
         )
 
+    def tls_key_sha256(self, report: str) -> str | None:
+        return _tls_key_sha256(report)
+
     def judge_attestation(
         self,
         *,
@@ -76,6 +96,7 @@ class HostApi:
         payment_wallet: str,
         worker_public_key: str | None,
         fresh_challenges: tuple[bytes, ...],
+        tls_key_sha256: str | None = None,
     ) -> AttestationOutcome:
         rules = typed_policy(policy.json)
         if evidence is None:
@@ -83,13 +104,17 @@ class HostApi:
         examined = _evidence(evidence)
         verdict: Verdict | None = None
         if rules.binding == "worker_key" and worker_public_key is not None:
-            # the quote commits to one of the fresh challenges: try each
-            for challenge in fresh_challenges:
+            # the quote commits to one of the fresh challenges, with the envelope's TLS
+            # key (v2) or without it: try each, the TLS form first
+            tls_forms = (None,) if tls_key_sha256 is None else (bytes.fromhex(tls_key_sha256), None)
+            tries = ((c, tls) for c in fresh_challenges for tls in tls_forms)
+            for challenge, tls in tries:
                 binding = WorkerKeyBinding(
                     chain_id=chain_id,
                     worker_pubkey=bytes.fromhex(worker_public_key),
                     payment_wallet=payment_wallet,
                     challenge=challenge,
+                    tls_spki_sha256=tls,
                 )
                 verdict = judge(
                     examined,

@@ -18,11 +18,13 @@ from worker_manager.contract import Api, Coin, ContractError
 from worker_manager.node.ante import AnteContext, CheckState
 from worker_manager.node.chain import ChainState, ForeignSeed, NodeNotInitialised
 from worker_manager.node.clock import Clock
+from worker_manager.node.collateral_refresh import CollateralHealth, CollateralRefresher
 from worker_manager.node.endpoint_checker import EndpointChecker
 from worker_manager.node.examiner import Examiner
 from worker_manager.node.follower import DEFAULT_MAX_STALENESS_S, HeadFollower
 from worker_manager.node.genesis import SEED_CHECK_KEY, seed_check, write_genesis
 from worker_manager.node.identity import ChainIdentity
+from worker_manager.node.metrics import NodeMetrics, NodeState, read_worker_counts
 from worker_manager.node.pending import PendingTx, TxOutcome
 from worker_manager.node.pipeline import TxPipeline
 from worker_manager.node.producer import DEFAULT_INTERVAL_S
@@ -110,6 +112,7 @@ class Node:
         endpoint_check_interval_s: float = DEFAULT_ENDPOINT_CHECK_INTERVAL_S,
         endpoint_check_timeout_s: float = DEFAULT_ENDPOINT_CHECK_TIMEOUT_S,
         endpoint_check_concurrency: int = DEFAULT_ENDPOINT_CHECK_CONCURRENCY,
+        collateral_refresher: CollateralRefresher | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -132,6 +135,8 @@ class Node:
             else envelope_opener(io_key, self.chain.identity.code_hash),
             contract_aliases=contract_aliases,
         )
+        #: Prometheus metrics (``GET /metrics``), this node's own registry.
+        self.metrics = NodeMetrics()
         self.pipeline = TxPipeline(
             store,
             clock,
@@ -140,6 +145,16 @@ class Node:
             examiner=examiner or Examiner.empty(),
             ante=ante,
             block_interval_s=block_interval_s,
+            metrics=self.metrics,
+        )
+        pipeline = self.pipeline
+        self.metrics.watch(
+            NodeState(
+                height=lambda: chain.head.height,
+                queue_depth=lambda: pipeline.producer.queued,
+                worker_counts=lambda: read_worker_counts(store, api),
+                collateral=self.collateral_health,
+            )
         )
         #: ``GET /v1/state``'s summaries, computed at most once a second.
         self.state_summaries = StateSummaries(store)
@@ -149,6 +164,7 @@ class Node:
         #: Started by ``serve``; "auto" checks once an attestation policy exists.
         self.endpoint_checker = EndpointChecker(
             store,
+            api,
             enabled=lambda: (
                 endpoint_checks == "on"
                 or (endpoint_checks == "auto" and chain.head.policy is not None)
@@ -158,6 +174,9 @@ class Node:
             timeout_s=endpoint_check_timeout_s,
             concurrency=endpoint_check_concurrency,
         )
+        #: Started by ``serve``: keeps the home's Intel collateral fresh (None: the node
+        #: has no collateral directory, as in tests).
+        self.collateral_refresher = collateral_refresher
         self.queries = QueryService(
             store,
             clock,
@@ -282,6 +301,8 @@ class Node:
         """Stop ticking and following, commit what is queued, and stop making blocks.
         The store stays open."""
         self.endpoint_checker.stop()
+        if self.collateral_refresher is not None:
+            self.collateral_refresher.stop()
         self.follower.stop()
         self.pipeline.close()
 
@@ -297,6 +318,12 @@ class Node:
 
     def info(self) -> ChainInfo:
         return self.queries.info()
+
+    def collateral_health(self) -> CollateralHealth | None:
+        """The Intel collateral this node examines with: its age, the time to its next
+        update, and the last refresh (None: the node has no collateral directory)."""
+        refresher = self.collateral_refresher
+        return None if refresher is None else refresher.health()
 
     def get_tx(self, tx_hash: str) -> TxRecord | None:
         return self.queries.get_tx(tx_hash)

@@ -45,6 +45,7 @@ from worker_manager.node.clock import Clock
 from worker_manager.node.deliver import BlockOutcome, deliver_block
 from worker_manager.node.examiner import Examiner
 from worker_manager.node.isolation import BlockWriteFailed, TxUnwritable, write_isolating
+from worker_manager.node.metrics import NodeMetrics
 from worker_manager.node.pending import ContractCall, PendingTx, TxOutcome, gas_estimate
 from worker_manager.node.producer import BlockProducer, MempoolFull
 from worker_manager.node.ticker import EpochTicker
@@ -104,6 +105,12 @@ def recorded_outcome(record: TxRecord) -> TxOutcome:
     )
 
 
+def _message_name(tx: PendingTx) -> str:
+    """The name of a tx's first message (``register_worker``, ``epoch_tick``, ...)."""
+    first = tx.calls[0].msg_json if tx.calls else None
+    return next(iter(first), "none") if isinstance(first, dict) and first else "none"
+
+
 class TxPipeline:
     """Checks, examines, queues and commits txs for one node. Thread-safe."""
 
@@ -117,7 +124,9 @@ class TxPipeline:
         examiner: Examiner,
         ante: AnteContext,
         block_interval_s: float,
+        metrics: NodeMetrics | None = None,
     ) -> None:
+        self.metrics = metrics or NodeMetrics()
         self._store = store
         self._clock = clock
         self._chain = chain
@@ -142,7 +151,11 @@ class TxPipeline:
 
     def check(self, tx_bytes: bytes) -> PendingTx:
         """The ante checks; raises :class:`AnteError` if the tx is refused."""
-        return check_tx(self.ante, tx_bytes)
+        try:
+            return check_tx(self.ante, tx_bytes)
+        except AnteError as err:
+            self.metrics.refused(err.error)
+            raise
 
     def needs_examining(self, tx: PendingTx) -> bool:
         """Whether :meth:`examine` has work to do for ``tx`` (slow: run it off the loop)."""
@@ -174,11 +187,16 @@ class TxPipeline:
     def admit(self, tx: PendingTx) -> PendingTx:
         """Reserve the signer's sequence and queue ``tx`` for a block, atomically."""
         with self._admit_lock:
-            reserve_sequence(self.check_state, tx)
+            try:
+                reserve_sequence(self.check_state, tx)
+            except AnteError as err:
+                self.metrics.refused(err.error)
+                raise
             try:
                 self.producer.submit(tx)
             except MempoolFull as exc:
                 self.check_state.forget([tx.sender])
+                self.metrics.refused("mempool_full")
                 raise AnteError(
                     "mempool_full", CODE_MEMPOOL_FULL, f"{exc}: mempool is full"
                 ) from exc
@@ -303,9 +321,11 @@ class TxPipeline:
         the node reports itself unhealthy until a block commits again.
         """
         with self._commit_lock:
+            started = time.perf_counter()
             try:
                 written, left_out = write_isolating(self._write_block, batch)
             except BlockWriteFailed as exc:
+                self.metrics.database_error("block")
                 self.check_state.forget([tx.sender for tx in batch])
                 self._chain.failed(str(exc))
                 log.error("a block failed: %s; its %d txs are refused", exc, len(batch))
@@ -314,6 +334,7 @@ class TxPipeline:
         if left_out:
             self.check_state.forget([tx.sender for tx in left_out])
             for tx in left_out:
+                self.metrics.tx_done(_message_name(tx), "unwritable")
                 tx.future.set_exception(
                     TxUnwritable(f"tx {tx.hash} could not be recorded; it was left out")
                 )
@@ -327,8 +348,23 @@ class TxPipeline:
         outcome = written.outcome
         failed = sum(1 for r in outcome.results if not r.ok)
         height = outcome.block.height
-        log.info("block %d: %d txs (%d failed)", height, len(outcome.results), failed)
+        commit_ms = round((time.perf_counter() - started) * 1000, 3)
+        self.metrics.block_committed(len(outcome.results), commit_ms / 1000)
+        log.info(
+            "block %d: %d txs (%d failed) in %.1f ms",
+            height,
+            len(outcome.results),
+            failed,
+            commit_ms,
+            extra={
+                "height": height,
+                "txs": len(outcome.results),
+                "failed": failed,
+                "commit_ms": commit_ms,
+            },
+        )
         for tx, result in zip(written.ran, outcome.results, strict=True):
+            self.metrics.tx_done(_message_name(tx), "ok" if result.ok else result.error or "failed")
             if result.code == 32:
                 self.check_state.forget([tx.sender])
             tx.future.set_result(result)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -24,6 +25,7 @@ from sqlalchemy import (
 )
 
 from worker_manager.contract.assignment import RankingIndex
+from worker_manager.contract.endpoints import TLS_BINDING_PREFIXES
 from worker_manager.contract.serving import ENDPOINT_OK, attested_floor, served_statuses
 from worker_manager.contract.state import (
     Config,
@@ -300,6 +302,24 @@ class SqlStorage:
             return WorkerPage(workers=rows[:limit], next_start_after=rows[limit - 1].ip_address)
         return WorkerPage(workers=rows)
 
+    def list_tls_bound_workers(self, *, start_after: str | None, limit: int) -> WorkerPage:
+        """A page of the workers whose verdict names a TLS binding (the endpoint checker's
+        candidates): filtered in the database, so a round reads no other report."""
+        verdict = worker_reports.c.attestation_verdict
+        query = (
+            select(*_WORKER_COLUMNS)
+            .select_from(_WORKERS_JOINED)
+            .where(or_(*(verdict.like(f'%"binding":"{b}%') for b in TLS_BINDING_PREFIXES)))
+            .order_by(workers.c.ip_address)
+            .limit(limit + 1)
+        )
+        if start_after is not None:
+            query = query.where(workers.c.ip_address > start_after)
+        rows = [worker_from_row(r) for r in self._conn.execute(query).mappings()]
+        if len(rows) > limit:
+            return WorkerPage(workers=rows[:limit], next_start_after=rows[limit - 1].ip_address)
+        return WorkerPage(workers=rows)
+
     def count_workers_owned_by(self, payment_wallet: str) -> int:
         query = select(func.count()).where(workers.c.payment_wallet == payment_wallet)
         return int(self._conn.execute(query).scalar_one())
@@ -339,6 +359,34 @@ class SqlStorage:
         query = self._served(select(workers.c.worker_type), min_index, min_attested_index)
         query = query.distinct().order_by(workers.c.worker_type)
         return [str(t) for t in self._conn.execute(query).scalars()]
+
+    def count_workers_by_status(
+        self, live_from: int, stale_from: int
+    ) -> dict[tuple[str, str], int]:
+        """Workers per (type, status): one grouped scan (``/metrics``). A worker is live
+        from ``live_from`` (its ``last_seen_index``), stale from ``stale_from``, else
+        offline (also when it never answered)."""
+        seen = workers.c.last_seen_index
+        status = case(
+            (seen.is_(None), "offline"),
+            (seen >= live_from, "live"),
+            (seen >= stale_from, "stale"),
+            else_="offline",
+        ).label("status")
+        query = select(workers.c.worker_type, status, func.count()).group_by(
+            workers.c.worker_type, status
+        )
+        return {(str(t), str(s)): int(n) for t, s, n in self._conn.execute(query).all()}
+
+    def count_serving_by_type(
+        self, min_index: int, min_attested_index: int | None
+    ) -> dict[str, int]:
+        """Served workers per type (what ``get_urls`` would give): one grouped scan."""
+        query = self._served(
+            select(workers.c.worker_type, func.count()), min_index, min_attested_index
+        )
+        query = query.group_by(workers.c.worker_type)
+        return {str(t): int(n) for t, n in self._conn.execute(query).all()}
 
     def serving_index(
         self, worker_type: str | None, min_index: int, min_attested_index: int | None

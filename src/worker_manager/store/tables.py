@@ -76,6 +76,8 @@ workers = Table(
     Index("ix_workers_worker_type", "worker_type", "ip_address"),
     Index("ix_workers_serving", "worker_type", "last_seen_index"),
     Index("ix_workers_last_seen_index", "last_seen_index"),
+    Index("ix_workers_attestation_status", "attestation_status", "ip_address"),
+    Index("ix_workers_seen_address", "last_seen_index", "ip_address"),
 )
 
 #: Attestation reports, kept apart from ``workers`` (they are kilobytes each) so
