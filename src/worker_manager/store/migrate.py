@@ -27,6 +27,12 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> frozenset[str]:
+    """Every schema revision this code knows (a database at another one is newer)."""
+    script = ScriptDirectory.from_config(_config())
+    return frozenset(s.revision for s in script.walk_revisions())
+
+
 def current_revision(connection: Connection) -> str | None:
     """The schema revision of the database behind ``connection`` (None if empty)."""
     return MigrationContext.configure(connection).get_current_revision()

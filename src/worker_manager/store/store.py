@@ -129,11 +129,26 @@ class Store:
         return BlockListener(self.url)
 
     def migrate(self) -> tuple[str | None, str]:
-        """Upgrade the schema to this code's head; returns (before, after) revisions."""
-        with self.write() as session:
-            before = migrate.current_revision(session.connection)
-            migrate.upgrade(session.connection)
-            after = migrate.current_revision(session.connection)
+        """Upgrade the schema to this code's head; returns (before, after) revisions.
+
+        Raises :class:`SchemaError` for a schema newer than this code, and
+        :class:`StoreUnavailable` when the database cannot be reached."""
+        try:
+            with self.write() as session:
+                before = migrate.current_revision(session.connection)
+                if before is not None and before not in migrate.known_revisions():
+                    raise SchemaError(
+                        f"the database schema is at {before}, newer than this code knows "
+                        f"(its newest is {migrate.head_revision()}): use the worker-manager "
+                        "version that wrote it"
+                    )
+                migrate.upgrade(session.connection)
+                after = migrate.current_revision(session.connection)
+        except (OperationalError, InterfaceError) as exc:
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise StoreUnavailable(
+                f"the database at {self.safe_url} cannot be migrated now: {reason}"
+            ) from exc
         if before != after:
             log.info("database schema upgraded from %s to %s", before or "empty", after)
         return before, after or ""
