@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, and_, case, desc, func, literal, or_, select
 
 from worker_manager.contract.state import Worker
+from worker_manager.store.storage import worker_from_row
 from worker_manager.store.tables import blocks, txs, workers
 
 #: ``(least, greatest)`` ``last_seen_index`` of a status (None: open on that side),
@@ -69,28 +70,12 @@ def _in_bounds(bounds: Bounds) -> Any:
     return and_(*conditions)
 
 
+#: What a table row leaves out (reports are kilobytes each, and not shown).
+_NOT_READ = {"attestation_report": "", "attestation_verdict": None, "endpoint_check": None}
+
+
 def _row_worker(row: RowMapping) -> Worker:
-    return Worker(
-        ip_address=row["ip_address"],
-        payment_wallet=row["payment_wallet"],
-        attestation_report="",  # never read: kilobytes each, and not shown
-        worker_type=row["worker_type"],
-        url=row["url"],
-        worker_public_key=row["worker_public_key"],
-        capacity=row["capacity"],
-        registered_height=row["registered_height"],
-        registered_time=row["registered_time"],
-        updated_height=row["updated_height"],
-        last_seen_index=row["last_seen_index"],
-        last_seen_epoch=row["last_seen_epoch"],
-        last_seen_time=row["last_seen_time"],
-        load=row["load"],
-        paused=bool(row["paused"]),
-        attestation_status=row["attestation_status"],
-        attestation_reasons=tuple(r for r in row["attestation_reasons"].split(",") if r),
-        attested_index=row["attested_index"],
-        endpoint_status=row["endpoint_status"],
-    )
+    return worker_from_row({**row, **_NOT_READ})
 
 
 def status_type_counts(
